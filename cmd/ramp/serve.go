@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ramp-release/ramp/internal/server"
+	"github.com/ramp-release/ramp/internal/store"
+	"github.com/ramp-release/ramp/internal/store/postgres"
+	"github.com/ramp-release/ramp/internal/store/sqlite"
+)
+
+const (
+	defaultAddr  = "127.0.0.1:8070"
+	defaultStore = "./ramp-data"
+)
+
+// setting resolves a setting: the flag when given, else the environment variable (or
+// the file named by NAME_FILE, for secrets), else the default.
+func setting(cmd *cobra.Command, flag, env string, getenv func(string) string) (string, error) {
+	if f := cmd.Flags().Lookup(flag); f != nil && f.Changed {
+		return f.Value.String(), nil
+	}
+	if path := getenv(env + "_FILE"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("%s_FILE: %w", env, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if v := getenv(env); v != "" {
+		return v, nil
+	}
+	return cmd.Flags().Lookup(flag).DefValue, nil
+}
+
+func newServeCommand(getenv func(string) string) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the ramp server (API, SDK stream, OFREP, dashboard)",
+		Long: `Run the ramp server. With no flags it keeps its data in ./ramp-data (embedded SQLite)
+and listens on 127.0.0.1:8070. On first start it prints an admin API token, once.
+
+Settings: flag > environment variable > default. Secrets may come from files:
+RAMP_STORE_FILE holds the store URL when it contains a password.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			addr, err := setting(cmd, "addr", "RAMP_ADDR", getenv)
+			if err != nil {
+				return err
+			}
+			storeURL, err := setting(cmd, "store", "RAMP_STORE", getenv)
+			if err != nil {
+				return err
+			}
+			logFormat, err := setting(cmd, "log-format", "RAMP_LOG_FORMAT", getenv)
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), addr, storeURL, logFormat, nil)
+		},
+	}
+	cmd.Flags().String("addr", defaultAddr, "listen address (RAMP_ADDR)")
+	cmd.Flags().String("store", defaultStore, "a directory for embedded SQLite, or postgres://… (RAMP_STORE)")
+	cmd.Flags().String("log-format", "auto", "auto (JSON unless stderr is a terminal), json or text (RAMP_LOG_FORMAT)")
+	return cmd
+}
+
+func newLogger(w io.Writer, format string) *slog.Logger {
+	if format == "auto" {
+		format = "json"
+		if f, ok := w.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				format = "text"
+			}
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, nil))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+// openStore opens PostgreSQL for postgres:// URLs and embedded SQLite otherwise (a
+// directory, or a sqlite: path to a file).
+func openStore(ctx context.Context, url string) (store.Store, string, error) {
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		st, err := postgres.Open(ctx, url)
+		return st, "PostgreSQL", err
+	case strings.HasPrefix(url, "sqlite:"):
+		path := strings.TrimPrefix(url, "sqlite:")
+		st, err := sqlite.Open(ctx, path)
+		return st, "SQLite " + path, err
+	default:
+		path := filepath.Join(url, "ramp.db")
+		st, err := sqlite.Open(ctx, path)
+		return st, "SQLite " + path, err
+	}
+}
+
+// serve runs the server until ctx ends. ready, when not nil, receives the bound
+// address once the server accepts connections (tests listen on :0).
+func serve(ctx context.Context, stdout, stderr io.Writer, addr, storeURL, logFormat string, ready chan<- string) error {
+	log := newLogger(stderr, logFormat)
+	st, storeName, err := openStore(ctx, storeURL)
+	if err != nil {
+		return fmt.Errorf("open the store %s: %w", storeURL, err)
+	}
+	defer st.Close()
+
+	srv := server.New(st, log, server.Config{Version: version})
+	defer srv.Close()
+	token, err := srv.Bootstrap(ctx)
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		if err := createStarterEnvironments(ctx, st); err != nil {
+			return err
+		}
+	}
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another ramp running? choose another address with --addr)", addr, err)
+	}
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "ramp %s is running\n  dashboard and API: %s\n  store: %s\n", version, url, storeName)
+	if token != "" {
+		fmt.Fprintf(stdout, "\nFirst start: an admin API token was created. It is shown this once; keep it safe.\n\n  export RAMP_URL=%s\n  export RAMP_TOKEN=%s\n\n", url, token)
+	}
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "store", storeName)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	srv.Close() // end streams so Shutdown does not wait for them
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	return nil
+}
+
+// createStarterEnvironments gives a new installation the two environments most teams
+// start with, so the first flag has somewhere to live.
+func createStarterEnvironments(ctx context.Context, st store.Store) error {
+	envs, err := st.ListEnvironments(ctx)
+	if err != nil || len(envs) > 0 {
+		return err
+	}
+	for _, e := range []store.Environment{
+		{Key: "development", Name: "Development"},
+		{Key: "production", Name: "Production"},
+	} {
+		e.CreatedAt = time.Now().UTC()
+		if _, err := st.CreateEnvironment(ctx, e, store.Change{Actor: "ramp serve", Reason: "first start"}); err != nil {
+			return fmt.Errorf("create environment %s: %w", e.Key, err)
+		}
+	}
+	return nil
+}

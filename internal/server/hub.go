@@ -1,0 +1,152 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/ramp-release/ramp/flags"
+	"github.com/ramp-release/ramp/internal/store"
+)
+
+// envSnapshot is one environment's flag set as served to SDKs: the compiled snapshot
+// for OFREP, the JSON document for /sdk/v1/flags and the stream, and its revision.
+type envSnapshot struct {
+	env      string
+	revision int64
+	snap     *flags.Snapshot
+	payload  []byte // the SDK document, see sdkDocument
+	etag     string
+	// clientPayload holds only client-side flags.
+	clientSnap *flags.Snapshot
+}
+
+// sdkDocument is what GET /sdk/v1/flags returns and the stream carries.
+type sdkDocument struct {
+	Environment string                    `json:"environment"`
+	Revision    int64                     `json:"revision"`
+	Flags       map[string]*flags.Flag    `json:"flags"`
+	Segments    map[string]*flags.Segment `json:"segments,omitempty"`
+}
+
+// hub keeps the current snapshot of every environment and fans changes out to
+// subscribers. A subscriber whose buffer is full is dropped rather than allowed to
+// slow the publisher down; its SDK reconnects and catches up with Last-Event-ID.
+type hub struct {
+	st  store.Store
+	log *slog.Logger
+
+	mu   sync.RWMutex
+	envs map[string]*envSnapshot
+	subs map[string]map[chan *envSnapshot]struct{}
+	// loadMu serialises reloads so that a slower, older reload never replaces a newer one.
+	loadMu sync.Mutex
+}
+
+func newHub(st store.Store, log *slog.Logger) *hub {
+	return &hub{st: st, log: log, envs: map[string]*envSnapshot{}, subs: map[string]map[chan *envSnapshot]struct{}{}}
+}
+
+// get returns the environment's snapshot, loading it on first use.
+func (h *hub) get(ctx context.Context, env string) (*envSnapshot, error) {
+	h.mu.RLock()
+	s := h.envs[env]
+	h.mu.RUnlock()
+	if s != nil {
+		return s, nil
+	}
+	return h.reload(ctx, env)
+}
+
+// reload reads the environment from the store, compiles it and, when its revision is
+// newer than the one held, publishes it to the subscribers.
+func (h *hub) reload(ctx context.Context, env string) (*envSnapshot, error) {
+	h.loadMu.Lock()
+	defer h.loadMu.Unlock()
+	set, rev, err := h.st.Snapshot(ctx, env)
+	if err != nil {
+		return nil, fmt.Errorf("load environment %q: %w", env, err)
+	}
+	h.mu.RLock()
+	cur := h.envs[env]
+	h.mu.RUnlock()
+	if cur != nil && cur.revision >= rev {
+		return cur, nil
+	}
+	s, err := buildSnapshot(env, rev, set)
+	if err != nil {
+		return nil, err
+	}
+	// Sends happen under the lock and never block, so a subscriber cancelling at the
+	// same moment cannot race with them.
+	h.mu.Lock()
+	h.envs[env] = s
+	for ch := range h.subs[env] {
+		select {
+		case ch <- s:
+		default:
+			delete(h.subs[env], ch)
+			close(ch)
+		}
+	}
+	h.mu.Unlock()
+	return s, nil
+}
+
+func buildSnapshot(env string, rev int64, set *flags.Set) (*envSnapshot, error) {
+	snap, err := flags.Compile(set)
+	if err != nil {
+		// The store validates every write, so this means stored data is damaged.
+		return nil, fmt.Errorf("compile environment %q at revision %d: %w", env, rev, err)
+	}
+	payload, err := json.Marshal(sdkDocument{Environment: env, Revision: rev, Flags: set.Flags, Segments: set.Segments})
+	if err != nil {
+		return nil, fmt.Errorf("encode environment %q: %w", env, err)
+	}
+	client := &flags.Set{Flags: map[string]*flags.Flag{}, Segments: set.Segments}
+	for k, f := range set.Flags {
+		if f.ClientSide {
+			client.Flags[k] = f
+		}
+	}
+	clientSnap, err := flags.Compile(client)
+	if err != nil {
+		return nil, fmt.Errorf("compile client-side flags of %q: %w", env, err)
+	}
+	return &envSnapshot{env: env, revision: rev, snap: snap, payload: payload,
+		etag: fmt.Sprintf(`"%s-%d"`, env, rev), clientSnap: clientSnap}, nil
+}
+
+// subscribe registers a subscriber for env; cancel unregisters it. The channel is
+// closed when the subscriber is dropped for being too slow.
+func (h *hub) subscribe(env string) (ch chan *envSnapshot, cancel func()) {
+	ch = make(chan *envSnapshot, 8)
+	h.mu.Lock()
+	if h.subs[env] == nil {
+		h.subs[env] = map[chan *envSnapshot]struct{}{}
+	}
+	h.subs[env][ch] = struct{}{}
+	h.mu.Unlock()
+	return ch, func() { h.drop(env, ch) }
+}
+
+func (h *hub) drop(env string, ch chan *envSnapshot) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.subs[env][ch]; ok {
+		delete(h.subs[env], ch)
+		close(ch)
+	}
+}
+
+func (h *hub) subscribers() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n := 0
+	for _, m := range h.subs {
+		n += len(m)
+	}
+	return n
+}
