@@ -107,7 +107,7 @@ func page(r *http.Request) (store.Page, error) {
 
 // list is a page of results; Next is the cursor for the following page.
 type list[T any] struct {
-	Items []T  `json:"items"`
+	Items []T    `json:"items"`
 	Next  string `json:"next,omitempty"`
 }
 
