@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -320,11 +321,30 @@ func (s *Server) reload(r *http.Request, env string) {
 	}
 }
 
-// flagView is a flag as one environment serves it, in the flag document format.
+// flagView is a flag as one environment serves it: the flag document plus the
+// environment and the shared definition's version (for If-Match on the definition).
 type flagView struct {
-	*flags.Flag
-	Environment       string `json:"environment"`
-	DefinitionVersion int64  `json:"definition_version"`
+	Flag              *flags.Flag
+	Environment       string
+	DefinitionVersion int64
+}
+
+// MarshalJSON writes the flag document's fields with the two extra ones beside them.
+func (v flagView) MarshalJSON() ([]byte, error) {
+	doc, err := json.Marshal(v.Flag)
+	if err != nil {
+		return nil, err
+	}
+	extra, err := json.Marshal(struct {
+		Environment       string `json:"environment"`
+		DefinitionVersion int64  `json:"definition_version"`
+	}{v.Environment, v.DefinitionVersion})
+	if err != nil {
+		return nil, err
+	}
+	// Both are JSON objects: splice extra's members into doc.
+	out := append(doc[:len(doc)-1:len(doc)-1], ',')
+	return append(out, extra[1:]...), nil
 }
 
 func viewOf(f store.Flag) flagView {
@@ -347,7 +367,7 @@ func (s *Server) listFlags(w http.ResponseWriter, r *http.Request) error {
 	for i, f := range fs {
 		views[i] = viewOf(f)
 	}
-	writeJSON(w, http.StatusOK, pageOf(views, p, func(v flagView) string { return v.Key }))
+	writeJSON(w, http.StatusOK, pageOf(views, p, func(v flagView) string { return v.Flag.Key }))
 	return nil
 }
 
