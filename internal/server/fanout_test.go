@@ -93,7 +93,7 @@ func TestStreamFanOutLatency(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("%s: %d %s", op, status, body)
 		}
-			var doc struct{ Revision int64 }
+		var doc struct{ Revision int64 }
 		_, _, snap := e.do("GET", "/sdk/v1/flags", e.sdkKey, "")
 		if err := json.Unmarshal(snap, &doc); err != nil {
 			t.Fatal(err)
