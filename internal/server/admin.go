@@ -16,6 +16,11 @@ import (
 )
 
 func (s *Server) routeTable() []route {
+	routes := append(s.coreRoutes(), s.rolloutRoutes()...)
+	return append(routes, s.analysisRoutes()...)
+}
+
+func (s *Server) coreRoutes() []route {
 	viewer, editor, admin := string(store.RoleViewer), string(store.RoleEditor), string(store.RoleAdmin)
 	return []route{
 		{"GET", "/api/v1/openapi.json", authNone, "This document.", s.openAPI, "", "meta"},

@@ -205,6 +205,9 @@ type Page struct {
 // and write its audit entry in the same transaction. Methods return ErrNotFound,
 // ErrConflict, ErrExists or ErrInvalid (wrapped with context) as documented.
 type Store interface {
+	RolloutStore
+	IngestStore
+
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	Close() error

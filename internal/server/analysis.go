@@ -1,0 +1,4 @@
+package server
+
+// analysisRoutes are the metric definition and analysis operations.
+func (s *Server) analysisRoutes() []route { return nil }

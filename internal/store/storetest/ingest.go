@@ -1,0 +1,4 @@
+package storetest
+
+// ingestCases check the aggregator checkpoint and metric definitions.
+var ingestCases []testCase

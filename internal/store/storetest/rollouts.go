@@ -1,0 +1,4 @@
+package storetest
+
+// rolloutCases check plans, rollouts, decisions, approvals and channels.
+var rolloutCases []testCase
