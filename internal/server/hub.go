@@ -19,8 +19,11 @@ type envSnapshot struct {
 	snap     *flags.Snapshot
 	payload  []byte // the SDK document, see sdkDocument
 	etag     string
-	// clientPayload holds only client-side flags.
+	// clientSnap holds only client-side flags.
 	clientSnap *flags.Snapshot
+	// ofrep holds each flag's OFREP answer fragments, encoded once per revision so
+	// that an evaluation only concatenates bytes.
+	ofrep map[string]*ofrepFlag
 }
 
 // sdkDocument is what GET /sdk/v1/flags returns and the stream carries.
@@ -115,8 +118,12 @@ func buildSnapshot(env string, rev int64, set *flags.Set) (*envSnapshot, error) 
 	if err != nil {
 		return nil, fmt.Errorf("compile client-side flags of %q: %w", env, err)
 	}
+	ofrep, err := encodeOFREPFragments(set)
+	if err != nil {
+		return nil, fmt.Errorf("encode environment %q for OFREP: %w", env, err)
+	}
 	return &envSnapshot{env: env, revision: rev, snap: snap, payload: payload,
-		etag: fmt.Sprintf(`"%s-%d"`, env, rev), clientSnap: clientSnap}, nil
+		etag: fmt.Sprintf(`"%s-%d"`, env, rev), clientSnap: clientSnap, ofrep: ofrep}, nil
 }
 
 // subscribe registers a subscriber for env; cancel unregisters it. The channel is

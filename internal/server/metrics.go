@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,17 @@ type metrics struct {
 	duration    *prometheus.HistogramVec
 	evaluations *prometheus.CounterVec
 	events      *prometheus.CounterVec
+	byReason    sync.Map // reason → prometheus.Counter
+}
+
+// countEvaluation counts an OFREP evaluation; the per-reason counters are looked up
+// once, since this runs on every request.
+func (m *metrics) countEvaluation(reason string) {
+	c, ok := m.byReason.Load(reason)
+	if !ok {
+		c, _ = m.byReason.LoadOrStore(reason, m.evaluations.WithLabelValues(reason))
+	}
+	c.(prometheus.Counter).Inc()
 }
 
 func newMetrics(s *Server) *metrics {

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"hash/fnv"
 	"io"
 	"net/http"
@@ -59,6 +60,52 @@ func (o ofrepResult) MarshalJSON() ([]byte, error) {
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// ofrepFlag is one flag's OFREP success answer, cut into fragments encoded in advance:
+// an answer is head (with the value when one is served) + reason + tail.
+type ofrepFlag struct {
+	headNoValue []byte            // {"key":"k"
+	heads       map[string][]byte // variant → {"key":"k","value":V,"variant":"v"
+	tail        []byte            // ,"metadata":{…}} or }
+}
+
+func encodeOFREPFragments(set *flags.Set) (map[string]*ofrepFlag, error) {
+	out := make(map[string]*ofrepFlag, len(set.Flags))
+	for key, f := range set.Flags {
+		keyJSON, err := json.Marshal(key)
+		if err != nil {
+			return nil, err
+		}
+		of := &ofrepFlag{headNoValue: append([]byte(`{"key":`), keyJSON...), heads: map[string][]byte{}}
+		for name, v := range f.Variants {
+			val, err := json.Marshal(v)
+			if err != nil {
+				return nil, fmt.Errorf("flag %q variant %q: %w", key, name, err)
+			}
+			nameJSON, _ := json.Marshal(name)
+			head := append(append([]byte{}, of.headNoValue...), `,"value":`...)
+			head = append(head, val...)
+			head = append(head, `,"variant":`...)
+			of.heads[name] = append(head, nameJSON...)
+		}
+		of.tail = []byte("}")
+		if len(f.Metadata) > 0 {
+			// Encode through flags.Flag so metadata numbers keep the evaluation core's
+			// integer/float distinction.
+			doc, err := json.Marshal(&flags.Flag{Type: f.Type, Variants: map[string]any{}, Metadata: f.Metadata})
+			if err != nil {
+				return nil, fmt.Errorf("flag %q metadata: %w", key, err)
+			}
+			var m struct{ Metadata json.RawMessage }
+			if err := json.Unmarshal(doc, &m); err != nil {
+				return nil, err
+			}
+			of.tail = append(append([]byte(`,"metadata":`), m.Metadata...), '}')
+		}
+		out[key] = of
+	}
+	return out, nil
+}
 
 // ofrepSnapshot authenticates the request and returns the snapshot its key may evaluate.
 func (s *Server) ofrepSnapshot(r *http.Request) (*flags.Snapshot, *envSnapshot, *Problem) {
@@ -117,7 +164,7 @@ func ofrepError(w http.ResponseWriter, status int, key, code, details string) {
 
 func (s *Server) ofrepSingle(w http.ResponseWriter, r *http.Request) error {
 	key := r.PathValue("key")
-	snap, _, p := s.ofrepSnapshot(r)
+	snap, es, p := s.ofrepSnapshot(r)
 	if p != nil {
 		ofrepError(w, p.Status, key, "GENERAL", p.Detail)
 		return nil
@@ -135,7 +182,7 @@ func (s *Server) ofrepSingle(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	res := evaluateOFREP(snap, key, ctx)
-	s.metrics.evaluations.WithLabelValues(reasonLabel(res)).Inc()
+	s.metrics.countEvaluation(reasonLabel(res))
 	switch res.ErrorCode {
 	case "":
 	case "FLAG_NOT_FOUND":
@@ -148,13 +195,19 @@ func (s *Server) ofrepSingle(w http.ResponseWriter, r *http.Request) error {
 		ofrepError(w, http.StatusInternalServerError, key, res.ErrorCode, res.ErrorDetails)
 		return nil
 	}
-	buf.Reset()
-	data, err := json.Marshal(res)
-	if err != nil {
-		return err
+	of := es.ofrep[key]
+	out := buf.Bytes()[:0]
+	if head, ok := of.heads[res.Variant]; ok && res.hasValue {
+		out = append(out, head...)
+	} else {
+		out = append(out, of.headNoValue...)
 	}
+	out = append(out, `,"reason":"`...)
+	out = append(out, res.Reason...)
+	out = append(out, '"')
+	out = append(out, of.tail...)
 	w.Header().Set("Content-Type", "application/json")
-	_, err = w.Write(data)
+	_, err = w.Write(out)
 	return err
 }
 
