@@ -4,7 +4,6 @@ import (
 	"regexp"
 	"sort"
 	"sync/atomic"
-	"time"
 )
 
 // Snapshot is a compiled, immutable flag set. It is safe for concurrent use and its
@@ -79,10 +78,13 @@ type compiledFlag struct {
 	rules      []compiledRule
 	def        compiledAllocation
 	hasDefault bool
-	seedPrefix string // salt + "/"
-	bucketBy   string // attribute name, "" for the unit key
-	version    int64
-	metadata   map[string]any
+	seed       murmurState // after salt + "/"
+	// bucketBy is the attribute hashed instead of the unit key when bucketByAttr is
+	// set ("key" and "targetingKey" name the unit key itself).
+	bucketBy     string
+	bucketByAttr bool
+	version      int64
+	metadata     map[string]any
 }
 
 type compiledVariant struct {
@@ -123,9 +125,11 @@ type compiledCondition struct {
 
 	value  any     // equals / not_equals operand as given
 	str    string  // string operand
-	num    float64 // numeric operand (also a time as Unix nanoseconds)
+	isStr  bool    // the operand is a string
+	num    float64 // numeric operand
 	isNum  bool
-	strs   []string // in / not_in strings, sorted when small, else see strSet
+	at     instant  // before / after operand
+	strs   []string // in / not_in strings, scanned when few; more go in strSet
 	strSet map[string]struct{}
 	nums   []float64
 	others []any // in / not_in bools and nulls
@@ -133,11 +137,9 @@ type compiledCondition struct {
 	semver version
 	seg    *compiledSegment
 
-	bucketPrefix   string // salt + "/"
-	bucketFrom     uint32
-	bucketTo       uint32
-	bucketByValue  string // the flag's bucket_by attribute, or "" for the unit key
-	bucketByCustom bool
+	bucketSeed murmurState // after salt + "/"
+	bucketFrom uint32
+	bucketTo   uint32
 }
 
 // smallSet is the size up to which a linear scan beats a map lookup.
@@ -153,19 +155,20 @@ func stringSet(keys []string) map[string]struct{} {
 
 func (s *Snapshot) compileFlag(key string, f *Flag) *compiledFlag {
 	cf := &compiledFlag{
-		key:      key,
-		typ:      f.Type,
-		enabled:  f.Enabled,
-		off:      -1,
-		bucketBy: f.BucketBy,
-		version:  f.Version,
-		metadata: f.Metadata,
+		key:          key,
+		typ:          f.Type,
+		enabled:      f.Enabled,
+		off:          -1,
+		bucketBy:     f.BucketBy,
+		bucketByAttr: f.BucketBy != "" && !isKeyAttribute(f.BucketBy),
+		version:      f.Version,
+		metadata:     f.Metadata,
 	}
 	salt := f.Salt
 	if salt == "" {
 		salt = key
 	}
-	cf.seedPrefix = salt + "/"
+	cf.seed = seedState(salt)
 	names := make([]string, 0, len(f.Variants))
 	for name := range f.Variants {
 		names = append(names, name)
@@ -180,16 +183,9 @@ func (s *Snapshot) compileFlag(key string, f *Flag) *compiledFlag {
 		cf.off = index[f.OffVariant]
 	}
 	for _, r := range f.Rules {
-		conds := s.compileConditions(r.Conditions, salt)
-		for i := range conds {
-			if conds[i].op == OpBucket {
-				conds[i].bucketByValue = f.BucketBy
-				conds[i].bucketByCustom = f.BucketBy != ""
-			}
-		}
 		cf.rules = append(cf.rules, compiledRule{
 			id:         r.ID,
-			conditions: conds,
+			conditions: s.compileConditions(r.Conditions, salt),
 			serve:      compileAllocation(r.Serve, index),
 			metadata:   r.Metadata,
 		})
@@ -229,7 +225,7 @@ func (s *Snapshot) compileConditions(conds []Condition, salt string) []compiledC
 		cc := compiledCondition{op: op, attribute: c.Attribute, isKey: isKeyAttribute(c.Attribute), value: c.Value}
 		switch op {
 		case OpEquals, OpNotEquals, OpContains, OpStartsWith, OpEndsWith:
-			cc.str, _ = c.Value.(string)
+			cc.str, cc.isStr = c.Value.(string)
 			cc.num, cc.isNum = toFloat(c.Value)
 		case OpLT, OpLTE, OpGT, OpGTE:
 			cc.num, cc.isNum = toFloat(c.Value)
@@ -238,8 +234,7 @@ func (s *Snapshot) compileConditions(conds []Condition, salt string) []compiledC
 		case OpSemverLT, OpSemverEQ, OpSemverGT:
 			cc.semver, _ = parseSemver(c.Value.(string))
 		case OpBefore, OpAfter:
-			t, _ := parseTime(c.Value)
-			cc.num = float64(t.UnixNano())
+			cc.at, _ = parseInstant(c.Value) // Validate parsed it already
 		case OpIn, OpNotIn:
 			for _, v := range c.Values {
 				if str, ok := v.(string); ok {
@@ -261,7 +256,7 @@ func (s *Snapshot) compileConditions(conds []Condition, salt string) []compiledC
 			if bs == "" {
 				bs = salt
 			}
-			cc.bucketPrefix = bs + "/"
+			cc.bucketSeed = seedState(bs)
 			cc.bucketFrom, cc.bucketTo = c.Bucket.From, c.Bucket.To
 		}
 		out = append(out, cc)
@@ -270,16 +265,3 @@ func (s *Snapshot) compileConditions(conds []Condition, salt string) []compiledC
 }
 
 func isKeyAttribute(name string) bool { return name == "key" || name == "targetingKey" }
-
-// parseTime reads an RFC 3339 string or Unix seconds.
-func parseTime(v any) (time.Time, bool) {
-	if s, ok := v.(string); ok {
-		t, err := time.Parse(time.RFC3339Nano, s)
-		return t, err == nil
-	}
-	if f, ok := toFloat(v); ok {
-		sec := int64(f)
-		return time.Unix(sec, int64((f-float64(sec))*1e9)), true
-	}
-	return time.Time{}, false
-}

@@ -5,10 +5,16 @@ import (
 	"strings"
 )
 
-// Evaluate decides which variant of flag key the context gets. It never allocates on
-// the paths that serve a variant.
+// Evaluate decides which variant of flag key the context gets. It does not allocate,
+// whichever path it takes.
+//
+// A nil Snapshot (a [Holder] before its first Store) has no flags: every key is
+// FLAG_NOT_FOUND.
 func (s *Snapshot) Evaluate(key string, ctx Context) (r Result) {
-	f := s.flags[key]
+	var f *compiledFlag
+	if s != nil {
+		f = s.flags[key]
+	}
 	if f == nil {
 		r = Result{FlagKey: key, RuleIndex: -1}
 		setError(&r, ErrFlagNotFound)
@@ -60,12 +66,11 @@ func (s *Snapshot) serve(r *Result, f *compiledFlag, a *compiledAllocation, ctx 
 		r.Variant, r.Value = v.name, v.value
 		return
 	}
-	value, ok := f.bucketInput(ctx)
+	b, ok := f.bucket(f.seed, ctx)
 	if !ok {
 		setError(r, ErrTargetingKeyMissing)
 		return
 	}
-	b := bucketOf(f.seedPrefix, value)
 	for _, e := range a.split {
 		if b < e.upper {
 			v := &f.variants[e.variant]
@@ -76,16 +81,27 @@ func (s *Snapshot) serve(r *Result, f *compiledFlag, a *compiledAllocation, ctx 
 	setError(r, ErrGeneral) // unreachable: Validate makes weights sum to TotalBuckets
 }
 
-// bucketInput returns the value a flag buckets on: its bucket_by attribute or the unit key.
-func (f *compiledFlag) bucketInput(ctx *Context) (string, bool) {
-	if f.bucketBy == "" || isKeyAttribute(f.bucketBy) {
-		return ctx.Key, ctx.Key != ""
+// bucket returns the unit's bucket for a seed (the hash state after salt + "/"): the
+// hash continues with the flag's bucket_by attribute or, by default, the unit key.
+// Splits and bucket conditions (in the flag's rules and in the segments it tests) use
+// the same input, so a ring and a split of one flag agree on who is who. ok is false
+// when the input is missing, empty or cannot be bucketed on.
+func (f *compiledFlag) bucket(seed murmurState, ctx *Context) (b uint32, ok bool) {
+	if !f.bucketByAttr {
+		if ctx.Key == "" {
+			return 0, false
+		}
+		return bucketOf(seed, ctx.Key), true
 	}
 	v, ok := ctx.Attributes[f.bucketBy]
 	if !ok {
-		return "", false
+		return 0, false
 	}
-	return bucketValue(v)
+	var in bucketInput
+	if !in.setValue(v) {
+		return 0, false
+	}
+	return in.bucket(seed), true
 }
 
 var errorMessages = [...]string{
@@ -119,20 +135,10 @@ func (s *Snapshot) holds(c *compiledCondition, ctx *Context, f *compiledFlag) (b
 		in, code := s.inSegment(c.seg, ctx, f)
 		return !in, code
 	case OpBucket:
-		var value string
-		var ok bool
-		if c.bucketByCustom {
-			var v any
-			if v, ok = ctx.Attributes[c.bucketByValue]; ok {
-				value, ok = bucketValue(v)
-			}
-		} else {
-			value, ok = ctx.Key, ctx.Key != ""
-		}
+		b, ok := f.bucket(c.bucketSeed, ctx)
 		if !ok {
 			return false, ErrTargetingKeyMissing
 		}
-		b := bucketOf(c.bucketPrefix, value)
 		return b >= c.bucketFrom && b < c.bucketTo, ErrNone
 	}
 	var v any
@@ -191,7 +197,8 @@ func (c *compiledCondition) test(v any) bool {
 	case OpContains:
 		switch x := v.(type) {
 		case string:
-			return strings.Contains(x, c.str)
+			// Only a string operand is a substring; "contains 5" on a string never holds.
+			return c.isStr && strings.Contains(x, c.str)
 		case []any:
 			for _, e := range x {
 				if c.equals(e) {
@@ -200,7 +207,7 @@ func (c *compiledCondition) test(v any) bool {
 			}
 		case []string:
 			for _, e := range x {
-				if e == c.str {
+				if c.isStr && e == c.str {
 					return true
 				}
 			}
@@ -241,15 +248,14 @@ func (c *compiledCondition) test(v any) bool {
 		cmp := compareSemver(sv, c.semver)
 		return c.op == OpSemverLT && cmp < 0 || c.op == OpSemverEQ && cmp == 0 || c.op == OpSemverGT && cmp > 0
 	case OpBefore, OpAfter:
-		t, ok := parseTime(v)
+		t, ok := parseInstant(v)
 		if !ok {
 			return false
 		}
-		ns := float64(t.UnixNano())
 		if c.op == OpBefore {
-			return ns < c.num
+			return t.compare(c.at) < 0
 		}
-		return ns > c.num
+		return t.compare(c.at) > 0
 	}
 	return false
 }
@@ -260,8 +266,7 @@ func (c *compiledCondition) test(v any) bool {
 func (c *compiledCondition) equals(v any) bool {
 	switch x := v.(type) {
 	case string:
-		_, isStr := c.value.(string)
-		return isStr && x == c.str
+		return c.isStr && x == c.str
 	case bool:
 		b, ok := c.value.(bool)
 		return ok && b == x
@@ -353,7 +358,6 @@ func toFloat(v any) (float64, bool) {
 	}
 	return 0, false
 }
-
 
 // jsonEqual compares two JSON-like values structurally (numbers by value).
 func jsonEqual(a, b any) bool {

@@ -166,11 +166,11 @@ var operators = []string{
 type operands int
 
 const (
-	operandNone     operands = iota // exists
-	operandValue                    // one value
-	operandValues                   // a list
-	operandSegment                  // a segment key
-	operandBucket                   // a bucket range
+	operandNone    operands = iota // exists
+	operandValue                   // one value
+	operandValues                  // a list
+	operandSegment                 // a segment key
+	operandBucket                  // a bucket range
 )
 
 func operandsOf(op Operator) (operands, bool) {

@@ -1,12 +1,14 @@
 package flags
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // FieldError is one problem in a flag set: where it is and what to do about it.
@@ -50,16 +52,30 @@ func CheckKey(key string) string {
 	}
 	for i := 0; i < len(key); i++ {
 		c := key[i]
-		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' {
+		if keyByte(c) {
 			continue
 		}
-		hint := ""
-		if c >= 'A' && c <= 'Z' {
-			hint = fmt.Sprintf(" (try %q)", strings.ToLower(key))
-		}
-		return fmt.Sprintf("%q has %q at position %d; keys use only a-z, 0-9, '.', '_' and '-'%s", key, string(rune(c)), i, hint)
+		r, _ := utf8.DecodeRuneInString(key[i:])
+		return fmt.Sprintf("%q has %q at position %d; keys use only a-z, 0-9, '.', '_' and '-' (try %q)", key, r, i, fixKey(key))
 	}
 	return ""
+}
+
+func keyByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+}
+
+// fixKey suggests a valid key close to key: lower case, other characters as '-'.
+func fixKey(key string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		case r < utf8.RuneSelf && keyByte(byte(r)):
+			return r
+		}
+		return '-'
+	}, key)
 }
 
 // Validate checks a whole set and returns [ValidationErrors] naming every problem, or
@@ -159,8 +175,12 @@ func (v *validator) flag(key string, f *Flag) {
 		v.add(path+".version", "%d is negative", f.Version)
 	}
 	for _, mk := range sortedKeys(f.Metadata) {
-		switch f.Metadata[mk].(type) {
-		case string, bool, float64, int64:
+		switch x := f.Metadata[mk]; x.(type) {
+		case string, bool, int64:
+		case float64:
+			if !finite(x) {
+				v.add(fmt.Sprintf("%s.metadata[%q]", path, mk), "%v is not a finite number", x)
+			}
 		default:
 			v.add(fmt.Sprintf("%s.metadata[%q]", path, mk), "metadata values must be strings, numbers or booleans, not %s", describe(f.Metadata[mk]))
 		}
@@ -282,7 +302,11 @@ func (v *validator) condition(path string, c Condition, inFlag bool) {
 		}
 		for i, x := range c.Values {
 			switch x.(type) {
-			case string, float64, bool, nil:
+			case string, bool, nil:
+			case float64:
+				if !finite(x) {
+					v.add(fmt.Sprintf("%s.values[%d]", path, i), "%v is not a finite number", x)
+				}
 			default:
 				v.add(fmt.Sprintf("%s.values[%d]", path, i), "must be a string, number, boolean or null, not %s", describe(x))
 			}
@@ -329,6 +353,10 @@ func (v *validator) value(path string, op Operator, x any) {
 		v.add(path, "missing; %s needs a value", op)
 		return
 	}
+	if !finite(x) {
+		v.add(path, "%v is not a finite number", x)
+		return
+	}
 	switch op {
 	case OpEquals, OpNotEquals, OpContains:
 		switch x.(type) {
@@ -363,7 +391,7 @@ func (v *validator) value(path string, op Operator, x any) {
 	case OpBefore, OpAfter:
 		switch t := x.(type) {
 		case string:
-			if _, ok := parseTime(t); !ok {
+			if _, ok := parseRFC3339(t); !ok {
 				v.add(path, "%q is not an RFC 3339 time; write it like \"2026-12-01T09:00:00Z\"", t)
 			}
 		case float64:
@@ -482,15 +510,23 @@ func checkJSON(value any, depth int) string {
 			}
 		}
 	default:
-		return fmt.Sprintf("a json variant must be a JSON value, not %T", value)
+		return fmt.Sprintf("a json variant must be a JSON value, not %s", describe(value))
 	}
 	return ""
+}
+
+// finite reports whether x is not a float64 NaN or infinity (which JSON cannot write).
+func finite(x any) bool {
+	f, ok := x.(float64)
+	return !ok || !math.IsNaN(f) && !math.IsInf(f, 0)
 }
 
 func describe(x any) string {
 	switch v := x.(type) {
 	case nil:
 		return "null"
+	case json.Number: // left by Normalize only when out of range
+		return "the number " + v.String() + ", which is out of range"
 	case string:
 		return "the string " + strconv.Quote(v)
 	case bool:

@@ -8,12 +8,14 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/ramp-release/ramp/flags"
+	"github.com/ramp-release/ramp/internal/rollout"
 )
 
 // configDoc is the declarative configuration of `ramp export` and `ramp apply`: what
@@ -22,6 +24,8 @@ type configDoc struct {
 	Environments []envDoc                          `json:"environments"`
 	Segments     map[string]map[string]*segmentDoc `json:"segments,omitempty"`
 	Flags        map[string]*flagDoc               `json:"flags"`
+	// Plans are the saved release plans, by name.
+	Plans map[string]*rollout.Plan `json:"plans,omitempty"`
 }
 
 type envDoc struct {
@@ -148,7 +152,10 @@ func fetchConfig(cmd *cobra.Command, c *apiClient) (*configDoc, map[string]map[s
 				stateVersions[f.Key] = map[string]int64{}
 				defVersions[f.Key] = f.DefinitionVersion
 			}
-			fd.Environments[env.Key] = &stateDoc{Enabled: f.Enabled, OffVariant: f.OffVariant, Rules: f.Rules, Default: f.Default}
+			// A rollout's managed block is the rollout's, not configuration: it is
+			// neither exported nor applied (the server keeps it on every update).
+			rules := slices.DeleteFunc(slices.Clone(f.Rules), rollout.IsManaged)
+			fd.Environments[env.Key] = &stateDoc{Enabled: f.Enabled, OffVariant: f.OffVariant, Rules: rules, Default: f.Default}
 			stateVersions[f.Key][env.Key] = f.Version
 		}
 		type segView struct {
@@ -175,7 +182,7 @@ func exportCommand(client clientFunc, opts *clientOptions) *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
 		Use:   "export",
-		Short: "Write the whole configuration (environments, segments, flags) as YAML",
+		Short: "Write the whole configuration (environments, segments, flags, plans) as YAML",
 		Long:  "Write the server's configuration as declarative YAML, to keep in git and feed back to 'ramp apply'.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -185,6 +192,9 @@ func exportCommand(client clientFunc, opts *clientOptions) *cobra.Command {
 			}
 			doc, _, _, _, err := fetchConfig(cmd, c)
 			if err != nil {
+				return err
+			}
+			if doc.Plans, _, err = fetchPlans(cmd, c); err != nil {
 				return err
 			}
 			data, err := encodeYAML(doc)
@@ -228,7 +238,8 @@ func applyCommand(client clientFunc, opts *clientOptions) *cobra.Command {
 		Short: "Make the server match a configuration file (shows the diff; idempotent)",
 		Long: `Compare a configuration file (as written by 'ramp export') with the server, print the
 differences and apply them. Applying the same file twice changes nothing the second
-time. Flags and segments on the server but not in the file are kept unless --prune.`,
+time. Flags, segments and plans on the server but not in the file are kept unless --prune.
+Rollouts are not configuration: start them with 'ramp rollout'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if file == "" {
@@ -250,7 +261,12 @@ time. Flags and segments on the server but not in the file are kept unless --pru
 			if err != nil {
 				return err
 			}
+			havePlans, planVersions, err := fetchPlans(cmd, c)
+			if err != nil {
+				return err
+			}
 			steps := plan(c, &want, have, stateVersions, defVersions, segVersions, prune)
+			steps = append(steps, planSteps(c, want.Plans, havePlans, planVersions, prune)...)
 			w := cmd.OutOrStdout()
 			if len(steps) == 0 {
 				fmt.Fprintln(w, "no changes: the server already matches", file)
@@ -274,7 +290,7 @@ time. Flags and segments on the server but not in the file are kept unless --pru
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "the configuration (YAML or JSON); - for stdin")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show the changes without applying them")
-	cmd.Flags().BoolVar(&prune, "prune", false, "delete flags and segments that the file does not list")
+	cmd.Flags().BoolVar(&prune, "prune", false, "delete flags, segments and plans that the file does not list")
 	return cmd
 }
 
@@ -409,6 +425,68 @@ func plan(c *apiClient, want, have *configDoc, stateVersions map[string]map[stri
 						return err
 					}})
 				}
+			}
+		}
+	}
+	return steps
+}
+
+// fetchPlans reads the saved plans, without their names (the key is the name), and
+// their versions.
+func fetchPlans(cmd *cobra.Command, c *apiClient) (map[string]*rollout.Plan, map[string]int64, error) {
+	type planView struct {
+		Name    string       `json:"name"`
+		Plan    rollout.Plan `json:"plan"`
+		Version int64        `json:"version"`
+	}
+	items, err := listAll[planView](cmd, c, "/api/v1/plans")
+	if err != nil {
+		return nil, nil, err
+	}
+	plans, versions := map[string]*rollout.Plan{}, map[string]int64{}
+	for _, it := range items {
+		p := it.Plan
+		p.Name = ""
+		plans[it.Name], versions[it.Name] = &p, it.Version
+	}
+	return plans, versions, nil
+}
+
+// planSteps lists the steps that make the saved plans match want. Plans come after
+// flags and segments, which they name. A plan that names a built-in template and no
+// stages is compared in the form the server stores: the template expanded.
+func planSteps(c *apiClient, want, have map[string]*rollout.Plan, versions map[string]int64, prune bool) []step {
+	var steps []step
+	for _, name := range sortedKeys(want) {
+		p := *want[name]
+		if base, ok := rollout.Template(p.Template); ok && len(p.Stages) == 0 {
+			p = rollout.Override(base, p)
+		}
+		p.Name = ""
+		body := p
+		body.Name = name
+		cur := have[name]
+		switch {
+		case cur == nil:
+			steps = append(steps, step{"+ plan " + name, func(ctx context.Context) error {
+				_, err := c.do(ctx, "POST", "/api/v1/plans", body, nil, nil)
+				return err
+			}})
+		case !same(cur, &p):
+			v := versions[name]
+			steps = append(steps, step{fmt.Sprintf("~ plan %s (%s)", name, describeFields(cur, &p)), func(ctx context.Context) error {
+				_, err := c.do(ctx, "PUT", "/api/v1/plans/"+url.PathEscape(name), body, nil, map[string]string{"If-Match": fmt.Sprintf(`"%d"`, v)})
+				return err
+			}})
+		}
+	}
+	if prune {
+		for _, name := range sortedKeys(have) {
+			if _, ok := want[name]; !ok {
+				steps = append(steps, step{"- plan " + name, func(ctx context.Context) error {
+					_, err := c.do(ctx, "DELETE", "/api/v1/plans/"+url.PathEscape(name), nil, nil, nil)
+					return err
+				}})
 			}
 		}
 	}

@@ -15,10 +15,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ramp-release/ramp/internal/controller"
 	"github.com/ramp-release/ramp/internal/server"
 	"github.com/ramp-release/ramp/internal/store"
 	"github.com/ramp-release/ramp/internal/store/postgres"
 	"github.com/ramp-release/ramp/internal/store/sqlite"
+	"github.com/ramp-release/ramp/internal/web"
 )
 
 const (
@@ -120,7 +122,27 @@ func serve(ctx context.Context, stdout, stderr io.Writer, addr, storeURL, logFor
 	}
 	defer st.Close()
 
-	srv := server.New(st, log, server.Config{Version: version})
+	dashboard := web.New(web.Config{Version: version, Log: log})
+	// The rollout controller persists each decision, then publishes it to the SDK
+	// streams through the server, then notifies; the server sends people's rollout
+	// operations through the controller. Until the analysis engine is connected it
+	// reads no data, so running rollouts hold and then pause (it logs so).
+	notes, err := controller.NewNotifications(ctx, st, controller.NotificationOptions{Log: log})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Deliveries still queued get a few seconds; a rollback never waited for them.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := notes.Close(ctx); err != nil {
+			log.Warn("notifications", "err", err)
+		}
+	}()
+	var srv *server.Server
+	ctrl := controller.New(st, controller.Options{Analysis: controller.NoAnalysis{}, Notifier: notes, Log: log,
+		Publish: func(ctx context.Context, env string) error { return srv.Publish(ctx, env) }})
+	srv = server.New(st, log, server.Config{Version: version, Extra: dashboard.Mount, Rollouts: ctrl, Notifications: notes})
 	defer srv.Close()
 	token, err := srv.Bootstrap(ctx)
 	if err != nil {
@@ -144,6 +166,13 @@ func serve(ctx context.Context, stdout, stderr io.Writer, addr, storeURL, logFor
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
+	ctrlCtx, stopCtrl := context.WithCancel(context.Background())
+	ctrlDone := make(chan error, 1)
+	go func() { ctrlDone <- ctrl.Run(ctrlCtx) }()
+	defer func() {
+		stopCtrl()
+		<-ctrlDone
+	}()
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ramp-release/ramp/flags"
 	"github.com/ramp-release/ramp/internal/audit"
+	"github.com/ramp-release/ramp/internal/controller"
 	"github.com/ramp-release/ramp/internal/store"
 )
 
@@ -247,9 +248,12 @@ func (s *Server) createFlag(w http.ResponseWriter, r *http.Request) error {
 type flagDefinitionView struct {
 	store.FlagDefinition
 	Environments map[string]store.FlagState `json:"environments"`
+	// RestartedRollouts names the rollouts whose evidence period this change
+	// restarted, because it changed a value they serve.
+	RestartedRollouts []string `json:"restarted_rollouts,omitempty"`
 }
 
-func (s *Server) writeFlagDefinition(w http.ResponseWriter, r *http.Request, key string, status int) error {
+func (s *Server) writeFlagDefinition(w http.ResponseWriter, r *http.Request, key string, status int, restarted ...string) error {
 	envs, err := s.store.ListEnvironments(r.Context())
 	if err != nil {
 		return err
@@ -267,6 +271,7 @@ func (s *Server) writeFlagDefinition(w http.ResponseWriter, r *http.Request, key
 	if !found {
 		return fmt.Errorf("flag %q: %w (create an environment first: flags live in environments)", key, store.ErrNotFound)
 	}
+	view.RestartedRollouts = restarted
 	setETag(w, view.Version)
 	writeJSON(w, status, view)
 	return nil
@@ -294,15 +299,49 @@ func (s *Server) putFlagDefinition(w http.ResponseWriter, r *http.Request) error
 	flags.Normalize(&flags.Set{Flags: map[string]*flags.Flag{key: probe}})
 	def.Variants, def.Metadata = probe.Variants, probe.Metadata
 	def.UpdatedAt = time.Now().UTC()
+	// Changing a value a rollout serves invalidates its evidence (CLARIFICATIONS §38, §40).
+	var affected []string
+	if envs, err := s.store.ListEnvironments(r.Context()); err == nil && len(envs) > 0 {
+		if cur, err := s.store.GetFlag(r.Context(), envs[0].Key, key); err == nil {
+			if affected, err = s.rolloutsServingChanged(r.Context(), key, cur.Definition.Variants, def.Variants); err != nil {
+				return err
+			}
+		}
+	}
+	p := principalFrom(r.Context())
+	if len(affected) > 0 && !p.token.Role.Allows(store.RoleReleaseManager) {
+		return problem(http.StatusForbidden, fmt.Sprintf("this changes the value of a variant that running rollouts serve (%s): that takes the role %s, and each rollout starts a new evidence period; your token %s has %s",
+			strings.Join(affected, ", "), store.RoleReleaseManager, p.token.Name, p.token.Role))
+	}
 	if _, err := s.store.UpdateFlagDefinition(r.Context(), def, version, change(r)); err != nil {
 		return err
 	}
 	envs, _ := s.store.ListEnvironments(r.Context())
 	s.reloadAll(r, envs)
-	return s.writeFlagDefinition(w, r, key, http.StatusOK)
+	var restarted []string
+	if len(affected) > 0 && s.cfg.Rollouts != nil {
+		rs, err := s.cfg.Rollouts.VariantsChanged(r.Context(), key, controller.Actor{Name: p.actor(), Role: p.token.Role}, change(r).Reason)
+		if err != nil {
+			// The definition is committed; the controller's next tick notices the
+			// changed values and restarts the evidence itself.
+			s.log.Error("restart the evidence of rollouts after a variant change", "flag", key, "err", err)
+		}
+		for _, ro := range rs {
+			restarted = append(restarted, ro.ID)
+		}
+	}
+	return s.writeFlagDefinition(w, r, key, http.StatusOK, restarted...)
 }
 
 func (s *Server) deleteFlag(w http.ResponseWriter, r *http.Request) error {
+	active, err := s.activeRolloutsOf(r.Context(), r.PathValue("key"))
+	if err != nil {
+		return err
+	}
+	if len(active) > 0 {
+		return problem(http.StatusConflict, fmt.Sprintf("flag %q has rollout %s under way in %s; roll it back or let it complete first",
+			r.PathValue("key"), active[0].ID, active[0].Environment))
+	}
 	if err := s.store.DeleteFlag(r.Context(), r.PathValue("key"), change(r)); err != nil {
 		return err
 	}
@@ -397,6 +436,8 @@ func (s *Server) putFlagState(w http.ResponseWriter, r *http.Request) error {
 	}
 	env, key := r.PathValue("env"), r.PathValue("key")
 	return s.updateState(w, r, env, key, version, func(cur store.Flag) store.FlagState {
+		// A rollout's managed block changes only through the rollout API.
+		state.Rules = keepManagedBlock(state.Rules, cur.State.Rules)
 		return state
 	})
 }

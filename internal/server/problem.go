@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/ramp-release/ramp/flags"
+	"github.com/ramp-release/ramp/internal/controller"
+	"github.com/ramp-release/ramp/internal/rollout"
 	"github.com/ramp-release/ramp/internal/store"
 )
 
@@ -54,6 +56,12 @@ func toProblem(err error) *Problem {
 		return problem(http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", maxErr.Limit))
 	}
 	switch {
+	case errors.Is(err, controller.ErrForbidden):
+		return problem(http.StatusForbidden, err.Error())
+	case errors.Is(err, rollout.ErrIllegal), errors.Is(err, controller.ErrBlocked):
+		return problem(http.StatusConflict, err.Error())
+	case errors.Is(err, store.ErrFenced):
+		return problem(http.StatusConflict, err.Error()+"; retry: the current leader decides")
 	case errors.Is(err, store.ErrNotFound):
 		return problem(http.StatusNotFound, err.Error())
 	case errors.Is(err, store.ErrConflict):

@@ -35,6 +35,11 @@ type Config struct {
 	Version string
 	// Extra routes mounted on the same mux (e.g. the dashboard at "/").
 	Extra func(mux *http.ServeMux)
+	// Rollouts changes rollouts (start, advance, roll back, …); nil leaves them
+	// readable but not changeable.
+	Rollouts RolloutController
+	// Notifications is told when notification channels change; nil for none.
+	Notifications ChannelRouter
 }
 
 // Server serves ramp's HTTP API over a store.
@@ -105,6 +110,13 @@ func (s *Server) Close() {
 	default:
 		close(s.stop)
 	}
+}
+
+// Publish reads env's flags from the store and, when they changed, streams the new
+// snapshot to its SDKs. The rollout controller calls it after each commit.
+func (s *Server) Publish(ctx context.Context, env string) error {
+	_, err := s.hub.reload(ctx, env)
+	return err
 }
 
 // Registry exposes the server's Prometheus registry so other components can add
