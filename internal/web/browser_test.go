@@ -89,9 +89,20 @@ func newBrowser(t *testing.T, base string) *browser {
 		t.Fatal(err)
 	}
 	b := &browser{t: t, ctx: ctx, base: base, shots: shots}
-	// Start the browser (with no deadline: a deadline on the first call would end it).
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
+	// Start the browser. The first call must have no deadline (it would end the
+	// browser), so a watchdog bounds it instead.
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(ctx) }()
+	watchdog := time.NewTimer(60 * time.Second)
+	defer watchdog.Stop()
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatalf("start chromium: %v", err)
+		}
+	case <-watchdog.C:
+		cancelCtx()
+		t.Fatal("chromium did not start within 60 s")
 	}
 	messages := chromedp.Console(ctx)
 	go func() {
@@ -225,6 +236,9 @@ func (b *browser) consoleErrors() []string {
 	defer b.mu.Unlock()
 	var out []string
 	for _, m := range b.console {
+		if testing.Verbose() {
+			b.t.Logf("console: %s %s %s", m.Type, m.Source, m.Text)
+		}
 		if m.Type != chromedp.ConsoleError && m.Type != chromedp.ConsoleException {
 			continue
 		}

@@ -126,7 +126,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	b.click("[data-testid=verify]")
 	b.waitFor("the verification", `!!document.querySelector("[data-testid=verify-ok]")`)
-	b.check("audit", "[data-testid=verify-ok]", "form.filters")
+	b.check("audit-verified", "[data-testid=verify-ok]", "form.filters")
 
 	// Every page at both sizes.
 	for _, vp := range []viewport{laptop, phone} {

@@ -6,13 +6,16 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"sort"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ramp-release/ramp/flags"
 )
+
+// flagsKey matches the keys of flags, segments and environments.
+var flagsKey = regexp.MustCompile(`^[a-z0-9._-]{1,128}$`)
 
 // environment is an environment as the API lists it.
 type environment struct {
@@ -88,8 +91,8 @@ func (f flagView) Segments() []string {
 // VariantNames lists the variants, sorted.
 func (f flagView) VariantNames() []string { return sortedKeys(f.Variants) }
 
-// Serves reports which variant the flag serves when nobody matches a rule: the
-// default allocation's variant, "split", or "" for the caller's default.
+// matches reports whether the flag fits a search: its key, description, type or
+// a tag contains q (case-insensitively).
 func (f flagView) matches(q string) bool {
 	if q == "" {
 		return true
@@ -219,6 +222,11 @@ type environmentRow struct {
 }
 
 func (d *Dashboard) environmentsPage(w http.ResponseWriter, r *http.Request, s *session) {
+	if env := r.URL.Query().Get("env"); env != "" && flagsKey.MatchString(env) {
+		// The environment switcher without JavaScript.
+		http.Redirect(w, r, "/env/"+env+"/flags", http.StatusSeeOther)
+		return
+	}
 	envs, err := d.environments(r, s)
 	if err != nil {
 		d.apiError(w, r, s, err)
@@ -688,7 +696,7 @@ func describeCondition(c flags.Condition) template.HTML {
 		if c.Op == flags.OpNotIn {
 			word = "not in"
 		}
-		return template.HTML(code(attr) + " " + word + " <b>" + strings.Join(vals, ", ") + "</b>")
+		return template.HTML(code(attr) + " " + word + ` <span class="val">` + strings.Join(vals, ", ") + "</span>")
 	}
 	words := map[string]string{"equals": "=", "not_equals": "≠", "lt": "<", "lte": "≤", "gt": ">", "gte": "≥",
 		"starts_with": "starts with", "ends_with": "ends with", "contains": "contains", "matches": "matches",
@@ -696,7 +704,7 @@ func describeCondition(c flags.Condition) template.HTML {
 	if w, ok := words[op]; ok {
 		op = w
 	}
-	return template.HTML(code(attr) + " " + h(op) + " <b>" + h(jsonValue(c.Value)) + "</b>")
+	return template.HTML(code(attr) + " " + h(op) + ` <span class="val">` + h(jsonValue(c.Value)) + "</span>")
 }
 
 // splitSegment is one variant's share of an allocation.
@@ -731,9 +739,4 @@ func splitBar(v any) []splitSegment {
 		x += w
 	}
 	return out
-}
-
-// sortRules is not needed: rules keep their order. byKey sorts views.
-func byKey(fs []flagView) {
-	sort.Slice(fs, func(i, j int) bool { return fs[i].Key < fs[j].Key })
 }

@@ -33,24 +33,23 @@ func (d *Dashboard) parseTemplates() map[string]*template.Template {
 	funcs := template.FuncMap{
 		"asset":       d.assetURL,
 		"version":     func() string { return d.cfg.Version },
+		"sessionTTL":  func() string { return short(d.cfg.SessionTTL) },
 		"pollEvery":   func() string { return fmt.Sprintf("every %ds", max(1, int(d.cfg.Poll/time.Second))) },
 		"pollSeconds": func() int { return max(1, int(d.cfg.Poll/time.Second)) },
 		"prettyJSON": func(raw json.RawMessage) template.HTML {
 			return highlightJSON(raw)
 		},
-		"jsonValue":  jsonValue,
 		"ago":        ago,
 		"when":       when,
 		"pct":        pct,
-		"buckets":    bucketsPercent,
 		"splitBar":   splitBar,
 		"plural":     plural,
 		"join":       strings.Join,
-		"add":        func(a, b int) int { return a + b },
 		"statusTone": statusTone,
 		"humanize":   humanize,
 		"sortedKeys": sortedKeys[json.RawMessage],
 		"condition":  describeCondition,
+		"rawText":    rawText,
 		"holdLabel":  holdLabel,
 		"actionArgs": func(p *page, action, label, class string) actionButton {
 			d := p.Data.(*rolloutData)
@@ -75,8 +74,7 @@ func (d *Dashboard) parseTemplates() map[string]*template.Template {
 	return out
 }
 
-// render writes a full page, or, for an htmx request that names a fragment, the
-// fragment alone.
+// render writes a full page: the named template inside layout.html.
 func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
 	d.renderTemplate(w, status, name, "layout", p)
 }
@@ -238,6 +236,15 @@ func writeJSON(b *strings.Builder, dec *json.Decoder, depth int) error {
 		b.WriteString(`<span class="j-lit">null</span>`)
 	}
 	return nil
+}
+
+// rawText shows a JSON scalar as text: a string without its quotes.
+func rawText(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
 }
 
 // jsonValue writes a scalar or short value compactly for prose ("DE", 3, true).

@@ -51,6 +51,12 @@ func TestRolloutInBrowser(t *testing.T) {
 	b.waitFor("the charts", `document.querySelectorAll(".chart canvas").length >= 2`)
 	b.check("rollout-charts", "[data-chart=error_rate] canvas", "[data-chart=latency_p95] canvas")
 
+	// The flag list shows where the rollout is.
+	b.open("/env/production/flags")
+	b.waitFor("the rollout in the flag list", `(document.querySelector("[data-testid=flag-row-summarizer-config] .rollout-cell") || {}).textContent?.includes("ring-10")`)
+	b.check("flags-rolling-out", "[data-testid=flag-row-summarizer-config] .rollout-cell")
+	b.open("/rollouts/" + id)
+
 	var treated string
 	for i := 0; i < 400 && treated == ""; i++ {
 		unit := fmt.Sprintf("acct-%d", i)

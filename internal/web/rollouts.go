@@ -225,6 +225,16 @@ func (ro *rolloutView) active() bool {
 	return ro.State.Status != "completed" && ro.State.Status != "rolled_back"
 }
 
+// approved reports whether an approval to enter stage i is on record.
+func (ro *rolloutView) approved(i int) bool {
+	for _, a := range ro.Approvals {
+		if a.Stage == i {
+			return true
+		}
+	}
+	return false
+}
+
 func (ro *rolloutView) stage(i int) *stageView {
 	if i >= 0 && i < len(ro.Plan.Stages) {
 		return &ro.Plan.Stages[i]
@@ -272,8 +282,8 @@ func summarize(ro *rolloutView) *rolloutSummary {
 	default:
 		if st := ro.stage(ro.State.Stage); st != nil {
 			s.StageLabel = st.Name
-			if st.Percent > 0 && !strings.Contains(st.Name, pct(st.Percent)[:len(pct(st.Percent))-1]) {
-				s.StageLabel += " · " + pct(st.Percent)
+			if n := strconv.FormatFloat(st.Percent, 'f', -1, 64); st.Percent > 0 && !strings.Contains(st.Name, n) {
+				s.StageLabel += " · " + pct(st.Percent) // "beta · 5%", but not "ring-5 · 5%"
 			}
 		}
 	}
@@ -502,6 +512,13 @@ func waitingFor(ro *rolloutView) ([]waitItem, string) {
 			return nil, "The controller is about to " + n.Action + ": " + n.Reason
 		}
 	}
+	// A draft only says it is not started; say too when its first stage needs an
+	// approval, so the requester knows whom to ask before pressing Start.
+	if st := ro.State.Status; (st == "draft" || st == "scheduled") && !slices.Contains(holds, "approval") {
+		if first := ro.stage(0); first != nil && first.RequireApproval && !ro.approved(0) {
+			holds = append(slices.Clone(holds), "approval")
+		}
+	}
 	var out []waitItem
 	for _, h := range holds {
 		if h == "finished" {
@@ -632,8 +649,7 @@ func (d *Dashboard) rolloutAction(w http.ResponseWriter, r *http.Request, s *ses
 	body, _ := json.Marshal(struct {
 		Reason string `json:"reason,omitempty"`
 	}{reason})
-	resp, err := d.send(r, s, http.MethodPost, "/api/v1/rollouts/"+esc(id)+"/"+action, callOpts{body: body}, nil)
-	if err != nil {
+	if _, err := d.send(r, s, http.MethodPost, "/api/v1/rollouts/"+esc(id)+"/"+action, callOpts{body: body}, nil); err != nil {
 		p, _ := err.(*apiProblem)
 		switch {
 		case p == nil:
@@ -649,7 +665,6 @@ func (d *Dashboard) rolloutAction(w http.ResponseWriter, r *http.Request, s *ses
 		}
 		return
 	}
-	_ = resp
 	if r.Header.Get("HX-Request") == "" {
 		http.Redirect(w, r, "/rollouts/"+id, http.StatusSeeOther)
 		return
