@@ -16,6 +16,7 @@ import (
 
 	"github.com/ramp-release/ramp/flags"
 	"github.com/ramp-release/ramp/internal/rollout"
+	"github.com/ramp-release/ramp/internal/store"
 )
 
 // configDoc is the declarative configuration of `ramp export` and `ramp apply`: what
@@ -26,6 +27,8 @@ type configDoc struct {
 	Flags        map[string]*flagDoc               `json:"flags"`
 	// Plans are the saved release plans, by name.
 	Plans map[string]*rollout.Plan `json:"plans,omitempty"`
+	// Metrics are the stored metric definitions, by key (built-ins need none).
+	Metrics map[string]*store.MetricDefinition `json:"metrics,omitempty"`
 }
 
 type envDoc struct {
@@ -266,6 +269,12 @@ Rollouts are not configuration: start them with 'ramp rollout'.`,
 				return err
 			}
 			steps := plan(c, &want, have, stateVersions, defVersions, segVersions, prune)
+			// Metrics come first: plans name them.
+			msteps, err := metricSteps(cmd.Context(), c, want.Metrics, prune && want.Metrics != nil)
+			if err != nil {
+				return err
+			}
+			steps = append(msteps, steps...)
 			steps = append(steps, planSteps(c, want.Plans, havePlans, planVersions, prune)...)
 			w := cmd.OutOrStdout()
 			if len(steps) == 0 {

@@ -40,6 +40,7 @@ func addClientCommands(root *cobra.Command, getenv func(string) string) {
 	root.AddCommand(envCommand(client, opts), flagsCommand(client, opts), segmentsCommand(client, opts),
 		tokensCommand(client, opts), sdkKeysCommand(client, opts), auditCommand(client, opts),
 		applyCommand(client, opts), exportCommand(client, opts))
+	root.AddCommand(metricsCommand(client, opts))
 	addRolloutCommands(root, client, opts)
 }
 

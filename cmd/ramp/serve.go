@@ -16,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ramp-release/ramp/internal/controller"
+	"github.com/ramp-release/ramp/internal/ingest"
+	"github.com/ramp-release/ramp/internal/rollout"
 	"github.com/ramp-release/ramp/internal/server"
 	"github.com/ramp-release/ramp/internal/store"
 	"github.com/ramp-release/ramp/internal/store/postgres"
@@ -70,12 +72,21 @@ RAMP_STORE_FILE holds the store URL when it contains a password.`,
 			if err != nil {
 				return err
 			}
-			return serve(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), addr, storeURL, logFormat, nil)
+			tick, err := setting(cmd, "controller-tick", "RAMP_CONTROLLER_TICK", getenv)
+			if err != nil {
+				return err
+			}
+			opts := serveOptions{}
+			if opts.tick, err = time.ParseDuration(tick); err != nil || opts.tick <= 0 {
+				return fmt.Errorf("--controller-tick %q: give a positive duration such as 5s", tick)
+			}
+			return serveWith(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), addr, storeURL, logFormat, nil, opts)
 		},
 	}
 	cmd.Flags().String("addr", defaultAddr, "listen address (RAMP_ADDR)")
 	cmd.Flags().String("store", defaultStore, "a directory for embedded SQLite, or postgres://… (RAMP_STORE)")
 	cmd.Flags().String("log-format", "auto", "auto (JSON unless stderr is a terminal), json or text (RAMP_LOG_FORMAT)")
+	cmd.Flags().String("controller-tick", rollout.DefaultTick.String(), "how often the rollout controller decides; on PostgreSQL a dead leader is replaced within two ticks (RAMP_CONTROLLER_TICK)")
 	return cmd
 }
 
@@ -96,10 +107,10 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 
 // openStore opens PostgreSQL for postgres:// URLs and embedded SQLite otherwise (a
 // directory, or a sqlite: path to a file).
-func openStore(ctx context.Context, url string) (store.Store, string, error) {
+func openStore(ctx context.Context, url string, log *slog.Logger) (store.Store, string, error) {
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		st, err := postgres.Open(ctx, url)
+		st, err := postgres.Open(ctx, url, postgres.WithLog(log))
 		return st, "PostgreSQL", err
 	case strings.HasPrefix(url, "sqlite:"):
 		path := strings.TrimPrefix(url, "sqlite:")
@@ -112,11 +123,24 @@ func openStore(ctx context.Context, url string) (store.Store, string, error) {
 	}
 }
 
-// serve runs the server until ctx ends. ready, when not nil, receives the bound
-// address once the server accepts connections (tests listen on :0).
+// serveOptions are the settings of `ramp serve` beyond where it listens, where it
+// keeps its data and how it logs.
+type serveOptions struct {
+	// tick is the rollout controller's period (default rollout.DefaultTick).
+	tick time.Duration
+}
+
+// serve runs the server until ctx ends, with default options. ready, when not nil,
+// receives the bound address once the server accepts connections (tests listen on
+// :0).
 func serve(ctx context.Context, stdout, stderr io.Writer, addr, storeURL, logFormat string, ready chan<- string) error {
+	return serveWith(ctx, stdout, stderr, addr, storeURL, logFormat, ready, serveOptions{})
+}
+
+// serveWith is serve with options.
+func serveWith(ctx context.Context, stdout, stderr io.Writer, addr, storeURL, logFormat string, ready chan<- string, opts serveOptions) error {
 	log := newLogger(stderr, logFormat)
-	st, storeName, err := openStore(ctx, storeURL)
+	st, storeName, err := openStore(ctx, storeURL, log)
 	if err != nil {
 		return fmt.Errorf("open the store %s: %w", storeURL, err)
 	}
@@ -125,8 +149,8 @@ func serve(ctx context.Context, stdout, stderr io.Writer, addr, storeURL, logFor
 	dashboard := web.New(web.Config{Version: version, Log: log})
 	// The rollout controller persists each decision, then publishes it to the SDK
 	// streams through the server, then notifies; the server sends people's rollout
-	// operations through the controller. Until the analysis engine is connected it
-	// reads no data, so running rollouts hold and then pause (it logs so).
+	// operations through the controller, which reads each rollout's analysis from
+	// the event aggregator.
 	notes, err := controller.NewNotifications(ctx, st, controller.NotificationOptions{Log: log})
 	if err != nil {
 		return err
@@ -139,11 +163,20 @@ func serve(ctx context.Context, stdout, stderr io.Writer, addr, storeURL, logFor
 			log.Warn("notifications", "err", err)
 		}
 	}()
+	// SDK events → durable log → aggregator → analysis → controller decisions.
+	agg, unitKey, err := newAggregator(st, log, os.Getenv)
+	if err != nil {
+		return err
+	}
+	// Over PostgreSQL, replicas elect the one that decides and aggregates.
+	lead, runElection := leadership(st, opts.tick, log)
 	var srv *server.Server
-	ctrl := controller.New(st, controller.Options{Analysis: controller.NoAnalysis{}, Notifier: notes, Log: log,
-		Publish: func(ctx context.Context, env string) error { return srv.Publish(ctx, env) }})
-	srv = server.New(st, log, server.Config{Version: version, Extra: dashboard.Mount, Rollouts: ctrl, Notifications: notes})
+	ctrl := controller.New(st, controller.Options{Analysis: &ingest.Source{Agg: agg, Points: st}, Notifier: notes, Log: log,
+		Publish: func(ctx context.Context, env string) error { return srv.Publish(ctx, env) }, Tick: opts.tick, Leadership: lead})
+	srv = server.New(st, log, server.Config{Version: version, Extra: dashboard.Mount, Rollouts: ctrl, Notifications: notes,
+		Analysis: agg, EventsSink: agg.Notify, UnitKey: unitKey})
 	defer srv.Close()
+	registerLeadership(srv.Registry(), lead)
 	token, err := srv.Bootstrap(ctx)
 	if err != nil {
 		return err
@@ -166,6 +199,26 @@ func serve(ctx context.Context, stdout, stderr io.Writer, addr, storeURL, logFor
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
+	// Shutting down, the controller stops first, then the aggregator (its last
+	// checkpoint), and the lease is released last.
+	electCtx, stopElection := context.WithCancel(context.Background())
+	elected := make(chan struct{})
+	go func() { defer close(elected); runElection(electCtx) }()
+	defer func() {
+		stopElection()
+		<-elected
+	}()
+	aggCtx, stopAgg := context.WithCancel(context.Background())
+	aggDone := make(chan error, 1)
+	// One aggregator folds the shared event log: the leader's (CLARIFICATIONS §25).
+	go func() {
+		controller.WhileLeader(aggCtx, lead, time.Second, log, "event aggregator", agg.Run)
+		aggDone <- nil
+	}()
+	defer func() {
+		stopAgg()
+		<-aggDone
+	}()
 	ctrlCtx, stopCtrl := context.WithCancel(context.Background())
 	ctrlDone := make(chan error, 1)
 	go func() { ctrlDone <- ctrl.Run(ctrlCtx) }()
@@ -204,7 +257,9 @@ func createStarterEnvironments(ctx context.Context, st store.Store) error {
 		{Key: "production", Name: "Production"},
 	} {
 		e.CreatedAt = time.Now().UTC()
-		if _, err := st.CreateEnvironment(ctx, e, store.Change{Actor: "ramp serve", Reason: "first start"}); err != nil {
+		// Replicas starting together on an empty PostgreSQL may race here: an
+		// environment another created is as good.
+		if _, err := st.CreateEnvironment(ctx, e, store.Change{Actor: "ramp serve", Reason: "first start"}); err != nil && !errors.Is(err, store.ErrExists) {
 			return fmt.Errorf("create environment %s: %w", e.Key, err)
 		}
 	}

@@ -71,8 +71,12 @@ type Options struct {
 	Publish func(ctx context.Context, env string) error
 	// Notifier announces decisions (default: none).
 	Notifier Notifier
-	// Epoch is the fencing token every write carries (default 1: a single
-	// controller). A leader elected later passes its lease's epoch.
+	// Leadership says whether this process may make automatic decisions, and with
+	// which fencing epoch (an *Elector when replicas share the store). Nil means
+	// always, with Epoch.
+	Leadership Leadership
+	// Epoch is the fencing token automatic decisions carry when Leadership is nil
+	// (default 1: a single controller).
 	Epoch int64
 	Log   *slog.Logger
 }
@@ -84,6 +88,9 @@ var (
 	// ErrBlocked: the operation is legal but something stands in its way now (a
 	// blackout, a disabled flag).
 	ErrBlocked = errors.New("blocked")
+	// ErrNotLeader: automatic decisions are the leader's, and this process does not
+	// lead now.
+	ErrNotLeader = errors.New("not the controller leader")
 )
 
 // Actor is a person acting on a rollout through the API.
@@ -101,7 +108,7 @@ type Controller struct {
 	analysis AnalysisSource
 	publish  func(ctx context.Context, env string) error
 	notifier Notifier
-	epoch    int64
+	leader   Leadership
 	log      *slog.Logger
 
 	locks sync.Map // rollout id → *sync.Mutex
@@ -113,7 +120,7 @@ type Controller struct {
 // New returns a controller over st. Call Run to start its loop.
 func New(st Store, opts Options) *Controller {
 	c := &Controller{st: st, tick: opts.Tick, clock: opts.Clock, analysis: opts.Analysis, publish: opts.Publish,
-		notifier: opts.Notifier, epoch: opts.Epoch, log: opts.Log, warned: map[string]string{}}
+		notifier: opts.Notifier, leader: opts.Leadership, log: opts.Log, warned: map[string]string{}}
 	if c.tick <= 0 {
 		c.tick = rollout.DefaultTick
 	}
@@ -123,8 +130,8 @@ func New(st Store, opts Options) *Controller {
 	if c.analysis == nil {
 		c.analysis = NoAnalysis{}
 	}
-	if c.epoch <= 0 {
-		c.epoch = 1
+	if c.leader == nil {
+		c.leader = Always(max(opts.Epoch, 1))
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -133,28 +140,46 @@ func New(st Store, opts Options) *Controller {
 }
 
 // Run decides for every unfinished rollout at once and then every tick, until ctx
-// ends. A rollout's failure is logged and never stops the loop.
+// ends; while another replica leads, it only waits, and it decides at once when it
+// becomes the leader. A rollout's failure is logged and never stops the loop.
 func (c *Controller) Run(ctx context.Context) error {
 	ticks, stop := c.clock.NewTicker(c.tick)
 	defer stop()
-	c.log.Info("rollout controller started", "tick", c.tick, "epoch", c.epoch)
+	c.log.Info("rollout controller started", "tick", c.tick)
 	if _, none := c.analysis.(NoAnalysis); none {
 		c.log.Warn("no analysis source is connected: running rollouts hold on missing data, and pause and alert after their plan's bound (10m by default)")
 	}
+	var led int64 // the epoch this loop last decided with; 0 while following
 	for {
+		changed := c.leader.Changed()
+		epoch, ok := c.leader.Leader()
+		switch {
+		case ok && epoch != led:
+			c.log.Info("this replica leads the rollout controller", "epoch", epoch)
+		case !ok && led != 0:
+			c.log.Info("this replica no longer leads the rollout controller; another decides", "epoch", led)
+		}
+		if !ok {
+			epoch = 0
+		}
+		led = epoch
 		_ = c.Tick(ctx)
 		select {
 		case <-ctx.Done():
 			c.log.Info("rollout controller stopped")
 			return nil
 		case <-ticks:
+		case <-changed:
 		}
 	}
 }
 
-// Tick decides once for every unfinished rollout. It returns the rollouts' errors
-// joined (they are logged too).
+// Tick decides once for every unfinished rollout, when this process leads. It
+// returns the rollouts' errors joined (they are logged too).
 func (c *Controller) Tick(ctx context.Context) error {
+	if _, ok := c.leader.Leader(); !ok {
+		return nil
+	}
 	rs, err := c.st.ListRollouts(ctx, store.RolloutFilter{Statuses: store.ActiveStatuses, Limit: 1000})
 	if err != nil {
 		c.log.Error("list rollouts", "err", err)
@@ -167,8 +192,13 @@ func (c *Controller) Tick(ctx context.Context) error {
 		}
 		if _, err := c.Step(ctx, r.ID); err != nil {
 			level := slog.LevelError
-			if errors.Is(err, store.ErrConflict) {
+			switch {
+			case errors.Is(err, store.ErrConflict):
 				level = slog.LevelInfo // someone acted on it meanwhile; the next tick decides anew
+			case errors.Is(err, ErrNotLeader), errors.Is(err, store.ErrFenced):
+				// Leadership passed to another replica during the tick; it decides now.
+				c.log.Info("rollout decision left to the new leader", "rollout", r.ID, "err", err)
+				return err
 			}
 			c.log.Log(ctx, level, "rollout decision", "rollout", r.ID, "flag", r.Flag, "environment", r.Environment, "err", err)
 			errs = append(errs, err)
@@ -177,11 +207,17 @@ func (c *Controller) Tick(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Step decides once for one rollout and applies the decision.
+// Step decides once for one rollout and applies the decision. It fails with
+// ErrNotLeader when another replica leads: automatic decisions are the leader's,
+// and carry its fencing epoch.
 func (c *Controller) Step(ctx context.Context, id string) (store.Rollout, error) {
 	r, err := c.st.GetRollout(ctx, id)
 	if err != nil || !r.Active() {
 		return r, err
+	}
+	epoch, ok := c.leader.Leader()
+	if !ok {
+		return r, ErrNotLeader
 	}
 	// The analysis is read before the rollout's lock is taken, so a slow analysis
 	// never delays a person's rollback.
@@ -204,7 +240,7 @@ func (c *Controller) Step(ctx context.Context, id string) (store.Rollout, error)
 			if err != nil {
 				return cur, err
 			}
-			return c.commit(ctx, cur, &p, outcome{next: next, tr: tr, evidence: rollout.Evidence{StageName: stageName(&p, cur.State.Stage)}, fingerprint: fp})
+			return c.commit(ctx, cur, &p, outcome{next: next, tr: tr, evidence: rollout.Evidence{StageName: stageName(&p, cur.State.Stage)}, fingerprint: fp, epoch: epoch})
 		}
 	}
 	approvals, err := c.st.ListApprovals(ctx, id)
@@ -218,9 +254,9 @@ func (c *Controller) Step(ctx context.Context, id string) (store.Rollout, error)
 		return cur, fmt.Errorf("apply %s: %w", d.Action, err)
 	}
 	if !tr.Changed() {
-		return c.hold(ctx, cur, &p, d)
+		return c.hold(ctx, cur, &p, d, epoch)
 	}
-	o := outcome{next: next, tr: tr, action: d.Action, evidence: d.Evidence, alert: d.Alert}
+	o := outcome{next: next, tr: tr, action: d.Action, evidence: d.Evidence, alert: d.Alert, epoch: epoch}
 	if tr.Kind == rollout.KindStart {
 		if o.fingerprint, err = c.fingerprint(ctx, cur); err != nil {
 			return cur, err
@@ -334,6 +370,9 @@ type outcome struct {
 	alert    bool
 	// fingerprint, when set, is stored as the values the evidence period is about.
 	fingerprint string
+	// epoch is the leader's fencing epoch for an automatic decision, 0 for a
+	// person's operation (which any replica carries out; see store.RolloutUpdate).
+	epoch int64
 }
 
 // ownsBlock reports whether a rollout moving from one status to another renders a
@@ -358,7 +397,7 @@ func (c *Controller) commit(ctx context.Context, cur store.Rollout, p *rollout.P
 		ev.StageName = stageName(p, tr.FromStage)
 	}
 	u := store.RolloutUpdate{
-		ID: cur.ID, ExpectVersion: cur.Version, Epoch: c.epoch, State: o.next, Fingerprint: o.fingerprint,
+		ID: cur.ID, ExpectVersion: cur.Version, Epoch: o.epoch, State: o.next, Fingerprint: o.fingerprint,
 		Decision: store.RolloutDecision{At: tr.At, Actor: tr.By, Kind: string(tr.Kind), Action: o.action, From: tr.From, To: tr.To,
 			FromStage: tr.FromStage, ToStage: tr.ToStage, Reason: tr.Reason, Evidence: &ev},
 		Change: store.Change{Actor: tr.By, Reason: tr.Reason},
@@ -392,7 +431,7 @@ func (c *Controller) stream(ctx context.Context, env string) {
 // hold records what a rollout waits for when that changed, and asks for an
 // approval when only an approval (and perhaps the calendar) stands in the way.
 // Drafts and paused rollouts wait for a person, not a condition: nothing is logged.
-func (c *Controller) hold(ctx context.Context, cur store.Rollout, p *rollout.Plan, d rollout.Decision) (store.Rollout, error) {
+func (c *Controller) hold(ctx context.Context, cur store.Rollout, p *rollout.Plan, d rollout.Decision, epoch int64) (store.Rollout, error) {
 	if cur.State.Status != rollout.Running && cur.State.Status != rollout.Scheduled {
 		return cur, nil
 	}
@@ -402,7 +441,7 @@ func (c *Controller) hold(ctx context.Context, cur store.Rollout, p *rollout.Pla
 	ev := d.Evidence
 	s := cur.State
 	u := store.RolloutUpdate{
-		ID: cur.ID, ExpectVersion: cur.Version, Epoch: c.epoch, State: s, Waiting: d.Holds,
+		ID: cur.ID, ExpectVersion: cur.Version, Epoch: epoch, State: s, Waiting: d.Holds,
 		Decision: store.RolloutDecision{At: d.At, Actor: rollout.ControllerActor, Kind: store.KindHold, Action: rollout.Hold,
 			From: s.Status, To: s.Status, FromStage: s.Stage, ToStage: s.Stage, Reason: d.Reason, Holds: d.Holds, Evidence: &ev},
 		Change: store.Change{Actor: rollout.ControllerActor, Reason: d.Reason},

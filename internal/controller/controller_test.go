@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -207,19 +208,130 @@ func TestAKilledControllerResumesTheSameStage(t *testing.T) {
 }
 
 func TestADeposedControllerCannotWrite(t *testing.T) {
-	rg := newRig(t, "")
+	rg := newRig(t, "") // rg.c decides at epoch 1
 	world(t, rg.st)
 	ro := createRollout(t, rg.st, testPlan(), "alice")
+	ctx := context.Background()
 	leader := controller.New(rg.st, controller.Options{Clock: rg.clock, Analysis: rg.analysis, Epoch: 2})
-	if _, err := leader.Start(context.Background(), ro.ID, alice, ""); err != nil {
+	if _, err := leader.Start(ctx, ro.ID, alice, ""); err != nil {
 		t.Fatal(err)
 	}
-	_, err := rg.c.Pause(context.Background(), ro.ID, alice, "")
-	if !errors.Is(err, store.ErrFenced) {
-		t.Fatalf("a write by epoch 1 after epoch 2: %v; want store.ErrFenced", err)
+	rg.clock.Advance(time.Hour + time.Minute)
+	if err := leader.Tick(ctx); err != nil { // alpha passed: it holds for ring-10's approval
+		t.Fatal(err)
+	}
+	if got := rg.get(ro.ID); got.Epoch != 2 {
+		t.Fatalf("after the leader's tick the rollout is at epoch %d; want 2", got.Epoch)
+	}
+	rg.analysis.set("thumbs_up", rollout.Crossed) // a pause guardrail: the old controller would pause
+	if err := rg.c.Tick(ctx); !errors.Is(err, store.ErrFenced) {
+		t.Fatalf("a decision by epoch 1 after epoch 2: %v; want store.ErrFenced", err)
 	}
 	if got := rg.get(ro.ID); got.State.Status != rollout.Running || got.Epoch != 2 {
 		t.Errorf("rollout %s at epoch %d; want running at epoch 2", got.State.Status, got.Epoch)
+	}
+	// A person's operation is not a leader's decision: any replica carries it out.
+	paused, err := rg.c.Pause(ctx, ro.ID, alice, "")
+	if err != nil || paused.State.Status != rollout.Paused || paused.Epoch != 2 {
+		t.Errorf("a person's pause through a deposed controller: %s at epoch %d, %v; want paused at epoch 2", paused.State.Status, paused.Epoch, err)
+	}
+}
+
+// switchable is a Leadership that tests turn on and off.
+type switchable struct {
+	mu      sync.Mutex
+	epoch   int64
+	changed chan struct{}
+}
+
+func (s *switchable) Leader() (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.epoch, s.epoch != 0
+}
+
+func (s *switchable) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
+}
+
+func (s *switchable) set(epoch int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.epoch = epoch
+	if s.changed != nil {
+		close(s.changed)
+	}
+	s.changed = make(chan struct{})
+}
+
+func TestOnlyTheLeaderDecides(t *testing.T) {
+	rg := newRig(t, "")
+	world(t, rg.st)
+	ro := createRollout(t, rg.st, testPlan(), "alice")
+	ctx := context.Background()
+	lead := &switchable{}
+	follower := controller.New(rg.st, controller.Options{Clock: rg.clock, Analysis: rg.analysis, Leadership: lead})
+
+	// People act through any replica, leader or not.
+	if _, err := follower.Start(ctx, ro.ID, alice, ""); err != nil {
+		t.Fatal(err)
+	}
+	rg.clock.Advance(time.Hour + time.Minute)
+	before := len(rg.decisions(ro.ID))
+	if err := follower.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := follower.Step(ctx, ro.ID); !errors.Is(err, controller.ErrNotLeader) {
+		t.Errorf("Step on a follower: %v; want ErrNotLeader", err)
+	}
+	if _, _, err := follower.Approve(ctx, ro.ID, -1, controller.Actor{Name: "bob", Role: store.RoleReleaseManager}, ""); err != nil {
+		t.Errorf("an approval through a follower: %v", err)
+	}
+	if got := rg.decisions(ro.ID); len(got) != before {
+		t.Fatalf("a follower decided: %v", kindsOf(got[before:]))
+	}
+
+	lead.set(7)
+	if err := follower.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := rg.get(ro.ID)
+	wantState(t, got, rollout.Running, 1)
+	if got.Epoch != 7 {
+		t.Errorf("the leader's decision left epoch %d; want 7", got.Epoch)
+	}
+}
+
+func TestRunDecidesAsSoonAsItLeads(t *testing.T) {
+	rg := newRig(t, "")
+	world(t, rg.st)
+	ro := createRollout(t, rg.st, testPlan(), "alice")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	lead := &switchable{}
+	c := controller.New(rg.st, controller.Options{Clock: rg.clock, Analysis: rg.analysis, Leadership: lead, Tick: time.Hour})
+	if _, err := c.Start(ctx, ro.ID, alice, ""); err != nil {
+		t.Fatal(err)
+	}
+	rg.clock.Set(t0.Add(time.Hour + time.Minute)) // the controller's own ticker has not fired
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	lead.set(3)
+	deadline := time.Now().Add(10 * time.Second)
+	for rg.get(ro.ID).Epoch != 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("the controller did not decide within 10s of becoming the leader")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -259,8 +260,10 @@ func (c *Controller) Approve(ctx context.Context, id string, stage int, by Actor
 	}
 	r, err := c.Step(ctx, id)
 	if err != nil {
-		// The approval is recorded; the next tick decides again.
-		c.log.Warn("decide after an approval", "rollout", id, "err", err)
+		// The approval is recorded; the leader's next tick decides again.
+		if !errors.Is(err, ErrNotLeader) {
+			c.log.Warn("decide after an approval", "rollout", id, "err", err)
+		}
 		r, err = c.st.GetRollout(ctx, id)
 	}
 	return r, a, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/ramp-release/ramp/flags"
 	"github.com/ramp-release/ramp/internal/store"
@@ -156,4 +157,93 @@ func (h *hub) subscribers() int {
 		n += len(m)
 	}
 	return n
+}
+
+// watch keeps the loaded snapshots current with changes committed by other
+// processes sharing the store (other replicas), until ctx ends. changes, when not
+// nil, names the environments that changed (store.AllEnvironments for all); every
+// poll, the revision of each loaded environment is compared with the store's, so a
+// missed notification leaves a snapshot stale for at most about that long.
+func (h *hub) watch(ctx context.Context, changes <-chan string, poll time.Duration) {
+	ticker := time.NewTicker(poll)
+	defer ticker.Stop()
+	var failing bool // the last store read failed; logged once per outage
+	note := func(err error, what string) {
+		switch {
+		case err != nil && !failing && ctx.Err() == nil:
+			h.log.Warn("keeping SDK snapshots current: "+what+" failed; streams keep serving the last snapshot", "err", err)
+			failing = true
+		case err == nil && failing:
+			h.log.Info("keeping SDK snapshots current: the store answers again")
+			failing = false
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case env, ok := <-changes:
+			if !ok {
+				changes = nil // the feed ended; polling goes on
+				continue
+			}
+			// Take whatever else is queued too, so a burst costs one reload per
+			// environment.
+			dirty := map[string]bool{env: true}
+		drain:
+			for {
+				select {
+				case env, ok := <-changes:
+					if !ok {
+						changes = nil
+						break drain
+					}
+					dirty[env] = true
+				default:
+					break drain
+				}
+			}
+			for _, env := range h.loaded() {
+				if dirty[env] || dirty[store.AllEnvironments] {
+					_, err := h.reload(ctx, env)
+					note(err, "reloading "+env)
+				}
+			}
+		case <-ticker.C:
+			for _, env := range h.loaded() {
+				if err := h.refresh(ctx, env); err != nil {
+					note(err, "reading the revision of "+env)
+					break // the store is likely down: try again at the next poll
+				}
+				note(nil, "")
+			}
+		}
+	}
+}
+
+// loaded lists the environments whose snapshots are held.
+func (h *hub) loaded() []string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	envs := make([]string, 0, len(h.envs))
+	for env := range h.envs {
+		envs = append(envs, env)
+	}
+	return envs
+}
+
+// refresh reloads env when the store's revision is newer than the snapshot's.
+func (h *hub) refresh(ctx context.Context, env string) error {
+	rev, err := h.st.Revision(ctx, env)
+	if err != nil {
+		return err
+	}
+	h.mu.RLock()
+	cur := h.envs[env]
+	h.mu.RUnlock()
+	if cur != nil && cur.revision >= rev {
+		return nil
+	}
+	_, err = h.reload(ctx, env)
+	return err
 }

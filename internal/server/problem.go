@@ -76,6 +76,11 @@ func toProblem(err error) *Problem {
 }
 
 func writeProblem(w http.ResponseWriter, p *Problem) {
+	if p.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		// Unavailable means "the store is, for now": clients (SDKs retrying event
+		// batches) wait this many seconds.
+		w.Header().Set("Retry-After", "2")
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.Status)

@@ -38,8 +38,19 @@ type Config struct {
 	// Rollouts changes rollouts (start, advance, roll back, …); nil leaves them
 	// readable but not changeable.
 	Rollouts RolloutController
+	// Analysis reads the event aggregator's statistics for the analysis routes; nil
+	// answers them with "no data".
+	Analysis AnalysisReader
+	// UnitKey, when set, replaces every event's unit key before the batch is stored
+	// (the keyed hash of ingest.UnitHasher), so raw unit ids are never kept.
+	UnitKey func(unit string) string
 	// Notifications is told when notification channels change; nil for none.
 	Notifications ChannelRouter
+	// ChangePoll is how often the revisions of the environments this server holds
+	// are compared with the store's (default 1 s): changes committed by other
+	// replicas arrive through the store's change feed (store.ChangeFeed) when it has
+	// one, and this bounds how late they can be when a notification is missed.
+	ChangePoll time.Duration
 }
 
 // Server serves ramp's HTTP API over a store.
@@ -53,6 +64,10 @@ type Server struct {
 	handler http.Handler
 	routes  []route
 	stop    chan struct{}
+	// endWatch stops the goroutine that follows other replicas' changes;
+	// watchDone is closed when it has.
+	endWatch  context.CancelFunc
+	watchDone chan struct{}
 }
 
 // New builds a server. Call Close to stop its streams.
@@ -62,6 +77,9 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Server {
 	}
 	if cfg.SDKKeyCacheTTL == 0 {
 		cfg.SDKKeyCacheTTL = 5 * time.Second
+	}
+	if cfg.ChangePoll <= 0 {
+		cfg.ChangePoll = time.Second
 	}
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -97,7 +115,30 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Server {
 		cfg.Extra(mux)
 	}
 	s.handler = s.metrics.instrument(mux)
+	s.watchChanges()
 	return s
+}
+
+// watchChanges follows the changes other processes commit to the store, so that
+// this server's SDK streams see them too; Close stops it.
+func (s *Server) watchChanges() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.endWatch, s.watchDone = cancel, make(chan struct{})
+	var changes <-chan string
+	if feed, ok := s.store.(store.ChangeFeed); ok {
+		var err error
+		if changes, err = feed.Changes(ctx); err != nil {
+			s.log.Warn("the store's change feed is unavailable; changes made on other replicas arrive by polling", "err", err, "every", s.cfg.ChangePoll)
+		}
+	}
+	go func() {
+		defer close(s.watchDone)
+		s.hub.watch(ctx, changes, s.cfg.ChangePoll)
+		if changes != nil {
+			for range changes { // until the feed, which ends with ctx, has closed it
+			}
+		}
+	}()
 }
 
 // Handler returns the server's HTTP handler.
@@ -110,6 +151,8 @@ func (s *Server) Close() {
 	default:
 		close(s.stop)
 	}
+	s.endWatch()
+	<-s.watchDone
 }
 
 // Publish reads env's flags from the store and, when they changed, streams the new

@@ -10,8 +10,9 @@ import (
 	"github.com/ramp-release/ramp/internal/rollout"
 )
 
-// ErrFenced is a rollout write carrying a fencing epoch older than one the rollout has
-// already been written with: a controller that lost its leadership tried to act on it
+// ErrFenced is an automatic decision carrying a fencing epoch older than one the
+// rollout has already been written with, or older than the epoch of the controller
+// lease (ControllerLease): a controller that lost its leadership tried to act
 // (CLARIFICATIONS §35). The writer must stop deciding; the new leader has taken over.
 var ErrFenced = errors.New("stale fencing epoch")
 
@@ -109,7 +110,10 @@ type RolloutUpdate struct {
 	ID string
 	// ExpectVersion is the version of the rollout the decision was made on.
 	ExpectVersion int64
-	// Epoch is the writer's fencing epoch; see ErrFenced.
+	// Epoch is the fencing epoch of the controller that decided; see ErrFenced. It
+	// is 0 for a person's operation, which any replica may carry out: it is not
+	// fenced (ExpectVersion keeps it from overwriting a newer state) and leaves the
+	// rollout's epoch as it is.
 	Epoch int64
 	// State is the rollout's new state; Waiting what it now waits for (nil after a
 	// transition); Fingerprint, when not empty, replaces the stored one.
@@ -188,8 +192,9 @@ type RolloutStore interface {
 	GetRollout(ctx context.Context, id string) (Rollout, error)
 	ListRollouts(ctx context.Context, f RolloutFilter) ([]Rollout, error)
 	// ApplyRolloutDecision applies a decision in one transaction: the rollout's new
-	// state (if its version is still u.ExpectVersion, else ErrConflict; if u.Epoch is
-	// not older than its epoch, else ErrFenced), the flag's new rules in the rollout's
+	// state (if its version is still u.ExpectVersion, else ErrConflict; when u.Epoch
+	// is not 0, if it is older neither than the rollout's epoch nor than the
+	// controller lease's, else ErrFenced), the flag's new rules in the rollout's
 	// environment when they change (state version and environment revision bumped,
 	// audited as flag.state.update), the decision log entry and the audit entry
 	// "rollout.<kind>". Nothing is written when any part fails; ErrInvalid when the

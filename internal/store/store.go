@@ -207,6 +207,7 @@ type Page struct {
 type Store interface {
 	RolloutStore
 	IngestStore
+	LeaseStore
 
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error

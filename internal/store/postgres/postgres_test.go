@@ -1,16 +1,21 @@
 package postgres_test
 
 import (
+	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
+	"hash/fnv"
 	"net/url"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver for the admin connection
 
+	"github.com/ramp-release/ramp/flags"
 	"github.com/ramp-release/ramp/internal/audit"
 	"github.com/ramp-release/ramp/internal/store"
 	"github.com/ramp-release/ramp/internal/store/postgres"
@@ -170,4 +175,116 @@ func TestOpenCreatesTheSchema(t *testing.T) {
 	if err := admin.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename = 'audit_log'`, schema).Scan(&n); err != nil || n != 1 {
 		t.Errorf("audit_log in %s: count %d, %v; want 1", schema, n, err)
 	}
+}
+
+// TestChangeFeed checks that a change committed through one replica reaches another
+// replica's feed as the environment it changed, that stores in other schemas do not
+// hear it, and that the feed survives losing its connection and then asks for a
+// full resync.
+func TestChangeFeed(t *testing.T) {
+	base, admin := server(t)
+	a := open(t, base, admin)
+	var schema string
+	if err := a.DB().QueryRowContext(t.Context(), `SELECT current_schema()`).Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	b, err := postgres.Open(t.Context(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	other := open(t, base, admin)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	feed, err := b.Changes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherFeed, err := other.Changes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func(feed <-chan string, what string) string {
+		t.Helper()
+		select {
+		case env, ok := <-feed:
+			if !ok {
+				t.Fatalf("%s: the feed closed", what)
+			}
+			return env
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no notification within 10s", what)
+		}
+		return ""
+	}
+	if got := next(feed, "on connecting"); got != store.AllEnvironments {
+		t.Fatalf("on connecting the feed sent %q; want %q", got, store.AllEnvironments)
+	}
+	next(otherFeed, "the other schema's feed on connecting")
+
+	change := store.Change{Actor: "alice"}
+	for _, env := range []string{"prod", "dev"} {
+		if _, err := a.CreateEnvironment(ctx, store.Environment{Key: env}, change); err != nil {
+			t.Fatal(err)
+		}
+	}
+	def := store.FlagDefinition{Key: "summarize", Type: flags.TypeBool, Variants: map[string]any{"on": true, "off": false}}
+	if err := a.CreateFlag(ctx, def, store.FlagState{OffVariant: "off", Default: &flags.Allocation{Variant: "off"}}, change); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(feed, "after creating a flag"); got != store.AllEnvironments {
+		t.Errorf("a flag created in every environment was announced as %q; want %q", got, store.AllEnvironments)
+	}
+	f, err := a.GetFlag(ctx, "dev", "summarize")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.State.Enabled = true
+	if _, err := a.UpdateFlagState(ctx, "dev", "summarize", f.State, f.State.Version, change); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(feed, "after enabling the flag in dev"); got != "dev" {
+		t.Errorf("a change in dev was announced as %q", got)
+	}
+	select {
+	case env := <-otherFeed:
+		t.Errorf("a store in another schema heard %q", env)
+	default:
+	}
+
+	// Cut the feed's connection from the server side: it reconnects and asks for a
+	// resync, and then hears changes again.
+	channel := fmt.Sprintf("ramp_changes_%016x", fnv64(schema))
+	res, err := admin.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1`, `LISTEN "`+channel+`"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("terminated %d listening backends; want 1", n)
+	}
+	if got := next(feed, "after losing the connection"); got != store.AllEnvironments {
+		t.Errorf("after reconnecting the feed sent %q; want %q", got, store.AllEnvironments)
+	}
+	f.State.Enabled = false
+	f.State.Version++
+	if _, err := a.UpdateFlagState(ctx, "dev", "summarize", f.State, f.State.Version, change); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(feed, "after reconnecting and disabling the flag"); got != "dev" {
+		t.Errorf("a change after the reconnection was announced as %q", got)
+	}
+	cancel()
+	for range feed { // closed once ctx ends
+	}
+}
+
+func fnv64(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
 }

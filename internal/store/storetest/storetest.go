@@ -26,7 +26,7 @@ type testCase struct {
 // empty store from open. open must register the store's cleanup (Close) with t. The
 // cases run in parallel.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
-	for _, group := range [][]testCase{configCases, recordCases, rolloutCases, ingestCases} {
+	for _, group := range [][]testCase{configCases, recordCases, rolloutCases, ingestCases, leaseCases} {
 		for _, c := range group {
 			t.Run(c.name, func(t *testing.T) {
 				t.Parallel()

@@ -330,9 +330,15 @@ func (s *Store) ApplyRolloutDecision(ctx context.Context, u store.RolloutUpdate)
 		if err != nil {
 			return err
 		}
-		if u.Epoch < cur.Epoch {
-			return fmt.Errorf("%w: the write carries epoch %d but rollout %s was already written by epoch %d; this controller is no longer the leader",
-				store.ErrFenced, u.Epoch, u.ID, cur.Epoch)
+		// Epoch 0 is a person's operation: not a leader's, so not fenced.
+		if u.Epoch > 0 {
+			if u.Epoch < cur.Epoch {
+				return fmt.Errorf("%w: the write carries epoch %d but rollout %s was already written by epoch %d; this controller is no longer the leader",
+					store.ErrFenced, u.Epoch, u.ID, cur.Epoch)
+			}
+			if err := t.checkLeaderEpoch(u.Epoch); err != nil {
+				return err
+			}
 		}
 		if cur.Version != u.ExpectVersion {
 			return fmt.Errorf("%w: rollout %s is at version %d, not %d; read it again and decide anew", store.ErrConflict, u.ID, cur.Version, u.ExpectVersion)

@@ -29,6 +29,18 @@ type Dialect struct {
 	Time func(time.Time) any
 	// IsUniqueViolation reports whether err is a unique-constraint violation.
 	IsUniqueViolation func(err error) bool
+	// Notify, when set, tells other processes sharing the database that env's
+	// revision changes when tx commits (store.AllEnvironments: every environment's).
+	// PostgreSQL sends a NOTIFY, which is delivered at commit and only then.
+	Notify func(ctx context.Context, tx *sql.Tx, env string) error
+	// Now, when set, reads the database's clock inside tx: leases expire by it, so
+	// that replicas whose clocks differ still agree on who holds one. Nil uses the
+	// process's clock (one process, or one machine, uses the database).
+	Now func(ctx context.Context, tx *sql.Tx) (time.Time, error)
+	// ShareLock is appended to a SELECT of one row to keep it from changing until
+	// the transaction ends (" FOR SHARE"); "" when write transactions already
+	// exclude each other.
+	ShareLock string
 }
 
 // Default and maximum sizes of a page of results.
@@ -89,14 +101,15 @@ type tx struct {
 	now time.Time
 }
 
-// write runs fn in a write transaction holding lock, and commits when fn succeeds.
+// write runs fn in a write transaction holding lock ("" for none: the rows fn
+// updates are all it locks), and commits when fn succeeds.
 func (s *Store) write(ctx context.Context, lock string, fn func(t *tx) error) error {
 	sqlTx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin write transaction: %w", err)
 	}
 	defer sqlTx.Rollback() //nolint:errcheck // a no-op after Commit
-	if s.d.Lock != nil {
+	if s.d.Lock != nil && lock != "" {
 		if err := s.d.Lock(ctx, sqlTx, lock); err != nil {
 			return fmt.Errorf("take the %s lock: %w", lock, err)
 		}
@@ -180,6 +193,14 @@ func (t *tx) bumpRevision(env string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("advance the revision: %w", err)
+	}
+	if t.s.d.Notify != nil {
+		if env == "" {
+			env = store.AllEnvironments
+		}
+		if err := t.s.d.Notify(t.ctx, t.Tx, env); err != nil {
+			return fmt.Errorf("notify the other replicas: %w", err)
+		}
 	}
 	return nil
 }
