@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -424,15 +425,24 @@ func (c *docChecker) array(elem reflect.Type) error {
 	}
 }
 
+// structFieldCache remembers structFields per type across decodes, as encoding/json
+// caches its own field lists: a type's fields never change, and recomputing them by
+// reflection was a tenth of the SDK's CPU when many clients decoded snapshots.
+var structFieldCache sync.Map // reflect.Type → map[string]field
+
 // structFields maps a struct's JSON field names to their fields as encoding/json
 // does: tags name fields, "-" hides them, unexported fields are ignored, and the
 // fields of embedded structs are promoted unless a shallower field has the name.
 func (c *docChecker) structFields(t reflect.Type) map[string]field {
+	if m, ok := structFieldCache.Load(t); ok {
+		return m.(map[string]field)
+	}
 	if m, ok := c.fields[t]; ok {
-		return m
+		return m // being computed further up: a recursive embedding
 	}
 	m := map[string]field{}
 	c.fields[t] = m
+	defer structFieldCache.Store(t, m)
 	var embedded []reflect.Type
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
