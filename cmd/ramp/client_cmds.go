@@ -41,6 +41,7 @@ func addClientCommands(root *cobra.Command, getenv func(string) string) {
 		tokensCommand(client, opts), sdkKeysCommand(client, opts), auditCommand(client, opts),
 		applyCommand(client, opts), exportCommand(client, opts))
 	root.AddCommand(metricsCommand(client, opts))
+	root.AddCommand(reportCommand(client, opts))
 	addRolloutCommands(root, client, opts)
 }
 

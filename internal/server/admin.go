@@ -18,6 +18,7 @@ import (
 
 func (s *Server) routeTable() []route {
 	routes := append(s.coreRoutes(), s.rolloutRoutes()...)
+	routes = append(routes, s.reportRoutes()...)
 	return append(routes, s.analysisRoutes()...)
 }
 

@@ -27,7 +27,7 @@ type page struct {
 }
 
 // pageNames are the templates in templates/, each rendered inside layout.html.
-var pageNames = []string{"login", "error", "environments", "flags", "flag", "editor", "segments", "audit", "rollouts", "rollout", "start"}
+var pageNames = []string{"login", "error", "environments", "flags", "flag", "editor", "segments", "audit", "rollouts", "rollout", "start", "report", "portfolio"}
 
 func (d *Dashboard) parseTemplates() map[string]*template.Template {
 	funcs := template.FuncMap{

@@ -121,6 +121,10 @@ func (d *Dashboard) Mount(mux *http.ServeMux) {
 	h("GET /rollouts/{id}/live", d.authed(roleViewer, d.rolloutLive))
 	h("GET /rollouts/{id}/series", d.authed(roleViewer, d.rolloutSeries))
 	h("POST /rollouts/{id}/{action}", d.authed(roleViewer, d.rolloutAction))
+	h("GET /rollouts/{id}/report", d.authed(roleViewer, d.reportPage))
+	h("GET /rollouts/{id}/report/charts", d.authed(roleViewer, d.reportCharts))
+	h("GET /rollouts/{id}/report.md", d.authed(roleViewer, d.reportMarkdown))
+	h("GET /reports", d.authed(roleViewer, d.portfolioPage))
 }
 
 // secure adds the headers every dashboard response carries and refuses
