@@ -36,6 +36,10 @@ type suite struct {
 	// providerIn, when set, returns a provider that will be in the given state
 	// ("not ready", "fatal", "error", "stale") for the @provider-status scenarios.
 	providerIn func(state string) (openfeature.FeatureProvider, error)
+	// reach, when set, is called after a providerIn provider is set and waits until
+	// the client reports the state the scenario expects (initialisation and stream
+	// loss are asynchronous).
+	reach func(ctx context.Context, state string, client *openfeature.Client) error
 	// skip names the scenarios this provider is known to fail for a reason outside
 	// ramp, with the reason; they run as godog.ErrSkip and are counted apart. It
 	// receives the scenario's name and its steps' text.
@@ -212,6 +216,9 @@ func (st *scenarioState) aProviderIn(ctx context.Context, state string) error {
 	// Initialisation is expected to fail (error, fatal) or not to finish (not ready).
 	_ = st.api.SetProvider(ctx, p, openfeature.WithDomain(st.domain))
 	st.client = st.api.NewClient(openfeature.WithDomain(st.domain))
+	if st.suite.reach != nil {
+		return st.suite.reach(ctx, state, st.client)
+	}
 	return nil
 }
 
