@@ -57,8 +57,11 @@ type Options struct {
 	// batches appended by other replicas arrive this way.
 	PollEvery time.Duration
 	// RefreshEvery is how often rollout states are re-read (DefaultRefreshEvery).
-	RefreshEvery    time.Duration
-	QuantileWarmup  float64
+	RefreshEvery   time.Duration
+	QuantileWarmup float64
+	// UsageMetrics are metric keys whose adoption (report.AdoptionCounts) is followed
+	// in every rollout, besides the metrics of its plan's guardrails and gates.
+	UsageMetrics    []string
 	Log             *slog.Logger
 	Now             func() time.Time
 	DecodeBatch     func(data []byte, b *events.Batch) error
@@ -80,6 +83,10 @@ type Aggregator struct {
 	// units maps environment → unit key → the stage aggregates the unit is in.
 	units    map[string]map[string]unitRefs
 	rollouts map[string]rolloutEntry
+	// adopt holds each rollout's adoption aggregate (adoption.go), adoptEnv the same
+	// by environment.
+	adopt    map[string]*adoptionAgg
+	adoptEnv map[string][]*adoptionAgg
 	feedback []store.Feedback
 	stats    Status
 }
@@ -162,7 +169,8 @@ func New(st Store, opts Options) *Aggregator {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return &Aggregator{st: st, opts: opts, log: log, wake: make(chan struct{}, 1),
-		stages: map[string]*stageAgg{}, units: map[string]map[string]unitRefs{}, rollouts: map[string]rolloutEntry{}}
+		stages: map[string]*stageAgg{}, units: map[string]map[string]unitRefs{}, rollouts: map[string]rolloutEntry{},
+		adopt: map[string]*adoptionAgg{}, adoptEnv: map[string][]*adoptionAgg{}}
 }
 
 // Notify wakes the aggregator: a batch was appended. It never blocks; use it as
@@ -299,7 +307,7 @@ func (a *Aggregator) foldBatch(ctx context.Context, env string, received time.Ti
 		case events.KindExposure:
 			a.foldExposure(ctx, env, units, e, received)
 		case events.KindMetric:
-			a.foldMetric(units, e, received)
+			a.foldMetric(env, units, e, received)
 		}
 	}
 }
@@ -308,7 +316,13 @@ func (a *Aggregator) foldExposure(ctx context.Context, env string, units map[str
 	if e.Rollout == "" {
 		return
 	}
+	t := eventTime(e, received)
 	g := a.stageFor(ctx, e.Rollout, e.Stage)
+	if ad := a.adopt[e.Rollout]; ad != nil && ad.Env == env {
+		if arm := adoptionArm(e.Arm); arm != 0 {
+			ad.expose(e.Unit, arm, t)
+		}
+	}
 	if g == nil || g.Env != env {
 		return
 	}
@@ -316,7 +330,6 @@ func (a *Aggregator) foldExposure(ctx context.Context, env string, units map[str
 	if arm == 0 {
 		return
 	}
-	t := eventTime(e, received)
 	refs, known := units[e.Unit]
 	idx, ok := refs.find(g)
 	switch {
@@ -342,12 +355,18 @@ func (a *Aggregator) foldExposure(ctx context.Context, env string, units map[str
 	}
 }
 
-func (a *Aggregator) foldMetric(units map[string]unitRefs, e *events.Event, received time.Time) {
-	refs, ok := units[e.Unit]
-	if !ok || e.Value == nil {
+func (a *Aggregator) foldMetric(env string, units map[string]unitRefs, e *events.Event, received time.Time) {
+	if e.Value == nil {
 		return
 	}
 	t := eventTime(e, received)
+	for _, ad := range a.adoptEnv[env] {
+		ad.use(e.Unit, e.Metric, t)
+	}
+	refs, ok := units[e.Unit]
+	if !ok {
+		return
+	}
 	one := func(r unitRef) {
 		g := r.g
 		if g == nil || g.dead || t.Before(g.EvidenceStart) {
@@ -441,6 +460,7 @@ func (a *Aggregator) Refresh(ctx context.Context) error {
 			a.dropLocked(g)
 		}
 	}
+	a.expireAdoptionLocked(seen)
 	return nil
 }
 
@@ -453,6 +473,7 @@ func (a *Aggregator) Sync(ctx context.Context, r store.Rollout) {
 
 func (a *Aggregator) syncLocked(ctx context.Context, r store.Rollout) {
 	a.rollouts[r.ID] = rolloutEntry{readAt: time.Now(), found: true}
+	a.syncAdoptionLocked(ctx, r)
 	g := a.stages[r.ID]
 	if r.State.Status != rollout.Running && r.State.Status != rollout.Paused {
 		if g != nil {

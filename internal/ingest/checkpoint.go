@@ -25,6 +25,9 @@ type snapshot struct {
 	Version int
 	Seq     int64
 	Stages  []stageSnapshot
+	// Adoption are the rollouts' adoption aggregates; checkpoints written before
+	// they existed decode without them.
+	Adoption []*adoptionAgg
 }
 
 type stageSnapshot struct {
@@ -119,6 +122,9 @@ func (a *Aggregator) encodeLocked() ([]byte, error) {
 		}
 		snap.Stages = append(snap.Stages, ss)
 	}
+	for _, ad := range a.adopt {
+		snap.Adoption = append(snap.Adoption, ad)
+	}
 	var buf bytes.Buffer
 	zw, _ := flate.NewWriter(&buf, flate.BestSpeed)
 	if err := gob.NewEncoder(zw).Encode(&snap); err != nil {
@@ -153,6 +159,12 @@ func (a *Aggregator) Restore(ctx context.Context) error {
 	a.units = map[string]map[string]unitRefs{}
 	a.rollouts = map[string]rolloutEntry{}
 	a.feedback = nil
+	a.adopt = map[string]*adoptionAgg{}
+	for _, ad := range snap.Adoption {
+		ad.reindex()
+		a.adopt[ad.Rollout] = ad
+	}
+	a.reindexAdoptionLocked()
 	for _, ss := range snap.Stages {
 		g := &stageAgg{
 			Rollout: ss.Rollout, Env: ss.Env, Flag: ss.Flag, StageName: ss.StageName, Stage: ss.Stage,

@@ -27,6 +27,25 @@
 // the exceedance threshold and count each unit's requests beyond it (a ratio);
 // distribution metrics fill fixed-bin histograms for drift.
 //
+// # Adoption
+//
+// Beside the stage aggregate, each rollout keeps an adoption aggregate for the
+// report (report.AdoptionCounts; Aggregator.Adoption): per unit, the arm of its
+// first exposure in any stage (the holdout counts as control), the event time of
+// that exposure and, per followed usage metric, three bits — a use at or after the
+// first exposure, one in [first + 24 h, first + 48 h), one in [first + 7 d,
+// first + 8 d). A use is any metric event of the metric's event name, whatever its
+// value. The followed metrics are the plan's guardrails and gates plus
+// Options.UsageMetrics. A unit's first exposure adds one to its arm's Exposed and to
+// the count of its hour of first exposure; each bit that turns on adds one to Used,
+// or to Day1 / Day7 of that hour. Day-1 (day-7) figures sum the hours that end by
+// AsOf − 48 h (− 8 d), the newest event counted: numerator and denominator cover the
+// same units, and eligibility never scans the units. The aggregate survives stage
+// changes, is checkpointed with the rest of the state (checkpoints written before it
+// existed still load; it then starts at the next Refresh) and is dropped
+// AdoptionRetention (8 days) after the rollout ends; exposures after the end are
+// ignored, uses still count.
+//
 // # Exactly once
 //
 // The state lives in memory. Every CheckpointEvery the aggregator encodes it and
