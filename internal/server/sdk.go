@@ -105,6 +105,14 @@ func (s *Server) sdkStream(w http.ResponseWriter, r *http.Request) error {
 				return nil
 			}
 		case <-heartbeat.C:
+			// A key revoked since the stream opened ends it here, at the latest one
+			// heartbeat later (checking on every change would send every stream to the
+			// store at once when the key cache expires).
+			if _, p := s.serverKey(r); p != nil && p.Status != http.StatusServiceUnavailable {
+				_, _ = io.WriteString(w, "event: error\ndata: "+p.Detail+"\n\n")
+				_ = rc.Flush()
+				return nil
+			}
 			if _, err := io.WriteString(w, ": heartbeat\n\n"); err != nil {
 				return nil
 			}

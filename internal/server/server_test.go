@@ -31,12 +31,17 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWithHeartbeat(t, time.Hour)
+}
+
+func newEnvWithHeartbeat(t *testing.T, heartbeat time.Duration) *env {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ramp.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(st, nil, server.Config{Heartbeat: time.Hour})
+	srv := server.New(st, nil, server.Config{Heartbeat: heartbeat})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		srv.Close()
@@ -481,5 +486,34 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	_, _, body := e.do("GET", "/metrics", "", "")
 	if !strings.Contains(string(body), "ramp_http_requests_total") {
 		t.Fatalf("metrics lack ramp_http_requests_total")
+	}
+}
+
+func TestARevokedKeyEndsItsOpenStreams(t *testing.T) {
+	e := newEnvWithHeartbeat(t, 20*time.Millisecond)
+	var key struct {
+		Secret     string
+		Credential struct{ ID string }
+	}
+	e.mustDo("POST", "/api/v1/environments/production/sdk-keys", e.admin, `{"kind":"server"}`, http.StatusCreated, &key)
+	e.sdkKey = key.Secret
+	ch := openStream(t, e, "")
+	if ev := next(t, ch); ev.event != "snapshot" {
+		t.Fatalf("first event = %+v", ev)
+	}
+	e.mustDo("DELETE", "/api/v1/sdk-keys/"+key.Credential.ID, e.admin, "", http.StatusNoContent, nil)
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				return // the server ended the stream
+			}
+			if ev.event == "error" && !strings.Contains(ev.data, "revoked") {
+				t.Fatalf("error event %q does not say the key was revoked", ev.data)
+			}
+		case <-deadline:
+			t.Fatal("the stream of a revoked key is still open after 5 s")
+		}
 	}
 }
