@@ -126,8 +126,17 @@ func openStore(ctx context.Context, url string, log *slog.Logger) (store.Store, 
 // serveOptions are the settings of `ramp serve` beyond where it listens, where it
 // keeps its data and how it logs.
 type serveOptions struct {
-	// tick is the rollout controller's period (default rollout.DefaultTick).
+	// tick is the rollout controller's period (default rollout.DefaultTick), in the
+	// time of clock.
 	tick time.Duration
+	// clock, when set, is the time the rollout controller decides at and the time of
+	// the analysis points it records: `ramp demo` runs a compressed one. Nil is the
+	// wall clock.
+	clock controller.Clock
+	// started, when set, is called once the server accepts connections and the
+	// controller runs, with the server's URL and the admin token created on first
+	// start ("" on later starts).
+	started func(url, token string)
 }
 
 // serve runs the server until ctx ends, with default options. ready, when not nil,
@@ -171,7 +180,11 @@ func serveWith(ctx context.Context, stdout, stderr io.Writer, addr, storeURL, lo
 	// Over PostgreSQL, replicas elect the one that decides and aggregates.
 	lead, runElection := leadership(st, opts.tick, log)
 	var srv *server.Server
-	ctrl := controller.New(st, controller.Options{Analysis: &ingest.Source{Agg: agg, Points: st}, Notifier: notes, Log: log,
+	source := &ingest.Source{Agg: agg, Points: st}
+	if opts.clock != nil {
+		source.Now = opts.clock.Now
+	}
+	ctrl := controller.New(st, controller.Options{Analysis: source, Notifier: notes, Log: log, Clock: opts.clock,
 		Publish: func(ctx context.Context, env string) error { return srv.Publish(ctx, env) }, Tick: opts.tick, Leadership: lead})
 	srv = server.New(st, log, server.Config{Version: version, Extra: dashboard.Mount, Rollouts: ctrl, Notifications: notes,
 		Analysis: agg, EventsSink: agg.Notify, UnitKey: unitKey})
@@ -228,6 +241,9 @@ func serveWith(ctx context.Context, stdout, stderr io.Writer, addr, storeURL, lo
 	}()
 	if ready != nil {
 		ready <- ln.Addr().String()
+	}
+	if opts.started != nil {
+		opts.started(url, token)
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "store", storeName)
 	select {

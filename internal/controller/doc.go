@@ -24,6 +24,14 @@
 // carry a fencing epoch (CLARIFICATIONS §35) that the store checks, so a controller
 // that has lost its leadership cannot overwrite a newer one's decisions.
 //
+// When replicas share a PostgreSQL store, exactly one of them decides: an [Elector]
+// holds the controller lease for it (renewed every half tick, lasting a tick and a
+// half, so a dead leader is replaced within two ticks) and its epoch is the fencing
+// token of every automatic decision. A replica that does not lead only carries out
+// people's operations, which any replica may do at once (they carry epoch 0 and
+// rely on the rollout's version instead). [WhileLeader] runs other once-per-cluster
+// work, the event aggregator, under the same leadership.
+//
 // Decisions fail safe: missing or stale analysis never advances a rollout. It holds
 // (each change of what it waits for is logged and audited), and after the plan's
 // bound it pauses and alerts. When the treatment's or control's value changes while

@@ -163,8 +163,13 @@ func (h *hub) subscribers() int {
 // processes sharing the store (other replicas), until ctx ends. changes, when not
 // nil, names the environments that changed (store.AllEnvironments for all); every
 // poll, the revision of each loaded environment is compared with the store's, so a
-// missed notification leaves a snapshot stale for at most about that long.
-func (h *hub) watch(ctx context.Context, changes <-chan string, poll time.Duration) {
+// missed notification leaves a snapshot stale for at most about that long. other,
+// when not nil, is told about the rest: with force after store.ChannelsChanged or
+// store.AllEnvironments, without at every poll.
+func (h *hub) watch(ctx context.Context, changes <-chan string, poll time.Duration, other func(ctx context.Context, force bool)) {
+	if other == nil {
+		other = func(context.Context, bool) {}
+	}
 	ticker := time.NewTicker(poll)
 	defer ticker.Stop()
 	var failing bool // the last store read failed; logged once per outage
@@ -209,6 +214,9 @@ func (h *hub) watch(ctx context.Context, changes <-chan string, poll time.Durati
 					note(err, "reloading "+env)
 				}
 			}
+			if dirty[store.ChannelsChanged] || dirty[store.AllEnvironments] {
+				other(ctx, true)
+			}
 		case <-ticker.C:
 			for _, env := range h.loaded() {
 				if err := h.refresh(ctx, env); err != nil {
@@ -217,6 +225,7 @@ func (h *hub) watch(ctx context.Context, changes <-chan string, poll time.Durati
 				}
 				note(nil, "")
 			}
+			other(ctx, false)
 		}
 	}
 }

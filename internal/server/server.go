@@ -7,6 +7,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -68,6 +69,12 @@ type Server struct {
 	// watchDone is closed when it has.
 	endWatch  context.CancelFunc
 	watchDone chan struct{}
+	// channelsSeen identifies the notification channels last loaded, and
+	// channelsChecked is when they were last compared with the store's (both
+	// owned by the watching goroutine).
+	channelsSeen    string
+	channelsKnown   bool
+	channelsChecked time.Time
 }
 
 // New builds a server. Call Close to stop its streams.
@@ -133,12 +140,40 @@ func (s *Server) watchChanges() {
 	}
 	go func() {
 		defer close(s.watchDone)
-		s.hub.watch(ctx, changes, s.cfg.ChangePoll)
+		s.hub.watch(ctx, changes, s.cfg.ChangePoll, s.followChannels)
 		if changes != nil {
 			for range changes { // until the feed, which ends with ctx, has closed it
 			}
 		}
 	}()
+}
+
+// channelsPoll is how often the stored notification channels are compared with
+// those loaded, in case a change on another replica was not heard of.
+const channelsPoll = 10 * time.Second
+
+// followChannels reloads the notification channels when force, or when the stored
+// ones differ from those last loaded, so that alerts sent by whichever replica
+// leads reach channels configured through any replica.
+func (s *Server) followChannels(ctx context.Context, force bool) {
+	if s.cfg.Notifications == nil || !force && time.Since(s.channelsChecked) < channelsPoll {
+		return
+	}
+	s.channelsChecked = time.Now()
+	chans, err := s.store.ListNotificationChannels(ctx, "")
+	if err != nil {
+		return // the store is down; the streams' watcher says so
+	}
+	var b strings.Builder
+	for _, ch := range chans {
+		fmt.Fprintf(&b, "%s/%s/%d;", ch.Environment, ch.Name, ch.Version)
+	}
+	// The first look only learns what NewNotifications loaded at start.
+	seen := b.String()
+	if force || s.channelsKnown && seen != s.channelsSeen {
+		s.reloadChannels(ctx)
+	}
+	s.channelsSeen, s.channelsKnown = seen, true
 }
 
 // Handler returns the server's HTTP handler.

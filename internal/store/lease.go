@@ -42,18 +42,24 @@ type LeaseStore interface {
 	GetLease(ctx context.Context, name string) (Lease, error)
 }
 
-// AllEnvironments is the change a ChangeFeed sends when any environment may have
-// changed.
-const AllEnvironments = "*"
+// Changes a ChangeFeed sends besides environment keys (which cannot start with
+// either character).
+const (
+	// AllEnvironments: any environment may have changed.
+	AllEnvironments = "*"
+	// ChannelsChanged: a notification channel was created, changed or deleted.
+	ChannelsChanged = "#notification-channels"
+)
 
 // ChangeFeed is implemented by stores that several processes share (PostgreSQL):
 // it tells a process about changes that any of them committed, so that every
 // replica's SDK streams see every change.
 type ChangeFeed interface {
 	// Changes sends the key of every environment whose revision a committed change
-	// increased, soon after the commit, and AllEnvironments when every environment
-	// may have changed (a change to all of them, or a reconnection after which
-	// notifications may have been missed). Delivery is best effort: consumers also
-	// compare revisions now and then. The channel is closed when ctx ends.
+	// increased, soon after the commit; AllEnvironments when every environment may
+	// have changed (a change to all of them, or a reconnection after which
+	// notifications may have been missed); and ChannelsChanged after a change of
+	// the notification channels. Delivery is best effort: consumers also compare
+	// versions now and then. The channel is closed when ctx ends.
 	Changes(ctx context.Context) (<-chan string, error)
 }

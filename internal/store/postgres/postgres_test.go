@@ -251,6 +251,12 @@ func TestChangeFeed(t *testing.T) {
 	if got := next(feed, "after enabling the flag in dev"); got != "dev" {
 		t.Errorf("a change in dev was announced as %q", got)
 	}
+	if _, err := a.PutNotificationChannel(ctx, store.NotificationChannel{Environment: "dev", Name: "hook", Type: "webhook", Config: []byte(`{}`)}, 0, change); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(feed, "after creating a notification channel"); got != store.ChannelsChanged {
+		t.Errorf("a new notification channel was announced as %q; want %q", got, store.ChannelsChanged)
+	}
 	select {
 	case env := <-otherFeed:
 		t.Errorf("a store in another schema heard %q", env)

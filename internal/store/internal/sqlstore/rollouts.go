@@ -670,6 +670,9 @@ func (s *Store) PutNotificationChannel(ctx context.Context, ch store.Notificatio
 		if before != nil {
 			action = "notification_channel.update"
 		}
+		if err := t.notify(store.ChannelsChanged); err != nil {
+			return err
+		}
 		return t.record(c, action, ch.Environment, "notification_channel:"+ch.Name, before, auditOfChannel(ch))
 	})
 	if err != nil {
@@ -740,6 +743,9 @@ func (s *Store) DeleteNotificationChannel(ctx context.Context, env, name string,
 		}
 		if _, err := t.exec(`DELETE FROM notification_channels WHERE environment = $1 AND name = $2`, env, name); err != nil {
 			return fmt.Errorf("delete: %w", err)
+		}
+		if err := t.notify(store.ChannelsChanged); err != nil {
+			return err
 		}
 		return t.record(c, "notification_channel.delete", env, "notification_channel:"+name, auditOfChannel(cur), nil)
 	})

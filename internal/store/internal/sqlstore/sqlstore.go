@@ -194,13 +194,20 @@ func (t *tx) bumpRevision(env string) error {
 	if err != nil {
 		return fmt.Errorf("advance the revision: %w", err)
 	}
-	if t.s.d.Notify != nil {
-		if env == "" {
-			env = store.AllEnvironments
-		}
-		if err := t.s.d.Notify(t.ctx, t.Tx, env); err != nil {
-			return fmt.Errorf("notify the other replicas: %w", err)
-		}
+	if env == "" {
+		env = store.AllEnvironments
+	}
+	return t.notify(env)
+}
+
+// notify tells the other processes sharing the database about the change (see
+// store.ChangeFeed) when the transaction commits.
+func (t *tx) notify(change string) error {
+	if t.s.d.Notify == nil {
+		return nil
+	}
+	if err := t.s.d.Notify(t.ctx, t.Tx, change); err != nil {
+		return fmt.Errorf("notify the other replicas: %w", err)
 	}
 	return nil
 }
