@@ -25,7 +25,7 @@
 // # Exposures and metrics
 //
 // An evaluation that serves a variant from a rule a rollout rendered (its metadata
-// names the "rollout", "stage" and "arm") records an exposure: flag, variant, rule,
+// names the "rollout_id", "stage" and "arm") records an exposure: flag, variant, rule,
 // flag version, unit key, rollout, stage, arm and the context's analysis dimensions
 // (Config.Dimensions: country, plan and platform by default). Config.ExposeAllFlags
 // records every evaluation that serves a variant. A unit × flag × variant × version is

@@ -137,7 +137,7 @@ func evaluate[T any](c *Client, key string, ctx flags.Context, def T, want flags
 		return d
 	}
 	d.Value, d.Variant = v, res.Variant
-	if c.queue != nil && ctx.Key != "" && (c.exposeAll || res.RuleMetadata["rollout"] != "") {
+	if c.queue != nil && ctx.Key != "" && (c.exposeAll || res.RuleMetadata[metaRolloutID] != "") {
 		c.expose(&res, &ctx)
 	}
 	return d

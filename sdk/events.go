@@ -39,7 +39,7 @@ func (c *Client) expose(res *flags.Result, ctx *flags.Context) {
 		version: res.Version, ruleID: res.RuleID, rule: res.RuleIndex,
 	}
 	if m := res.RuleMetadata; m != nil {
-		p.rollout, p.stage, p.arm = m["rollout"], m["stage"], m["arm"]
+		p.rollout, p.stage, p.arm = m[metaRolloutID], m[metaStage], m[metaArm]
 	}
 	if c.queue.push(&p, ctx) {
 		c.exposures.Add(1)
@@ -326,3 +326,11 @@ func newBatchID() string {
 	hex.Encode(out[24:], b[10:])
 	return string(out[:])
 }
+
+// The rule metadata keys a rollout renders (internal/rollout's MetaRolloutID,
+// MetaStage and MetaArm; a test keeps them equal).
+const (
+	metaRolloutID = "rollout_id"
+	metaStage     = "stage"
+	metaArm       = "arm"
+)

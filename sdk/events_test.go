@@ -23,7 +23,7 @@ import (
 // each rendered rule naming the rollout, stage and arm in its metadata.
 func rolloutFlag() flags.Flag {
 	meta := func(arm string) map[string]string {
-		return map[string]string{"rollout": "r-42", "stage": "ring-50", "arm": arm}
+		return map[string]string{"rollout_id": "r-42", "stage": "ring-50", "arm": arm}
 	}
 	return flags.Flag{Key: "summarize", Type: flags.TypeBool, Enabled: true,
 		Variants: map[string]any{"on": true, "off": false},

@@ -114,6 +114,12 @@ type Source struct {
 // It implements controller.AnalysisSource.
 func (s *Source) Analysis(ctx context.Context, r store.Rollout) (*rollout.Analysis, error) {
 	snap, ok := s.Agg.Snapshot(ctx, r)
+	if !ok && r.State.Status == rollout.Running && !r.Plan.HasControl(r.State.Stage) {
+		// A stage with no randomised control (100 % without a holdout) has nothing to
+		// compare: it is timed only, and an analysis with no verdicts says so.
+		// Returning nil would read as missing data and pause the rollout.
+		return &rollout.Analysis{AsOf: s.now(), Stage: r.State.Stage, EvidenceStart: r.State.EvidenceStart}, nil
+	}
 	if !ok || snap.AsOf.IsZero() {
 		return nil, nil
 	}
@@ -123,10 +129,7 @@ func (s *Source) Analysis(ctx context.Context, r store.Rollout) (*rollout.Analys
 	}
 	a := Verdicts(snap, rep)
 	if s.Points != nil {
-		now := time.Now().UTC()
-		if s.Now != nil {
-			now = s.Now()
-		}
+		now := s.now()
 		data, err := json.Marshal(NewPoint(now, snap, rep))
 		if err == nil {
 			err = s.Points.AppendAnalysisPoint(ctx, store.AnalysisPoint{RolloutID: r.ID, At: now, Stage: snap.Stage, Data: data})
@@ -292,4 +295,11 @@ func NewPoint(at time.Time, snap Snapshot, rep analysis.Report) Point {
 		p.Metrics = append(p.Metrics, pm)
 	}
 	return p
+}
+
+func (s *Source) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now().UTC()
 }

@@ -19,7 +19,7 @@ func BenchFlagDocument() []byte {
 		"rollout-flag": {Type: flags.TypeBool, Enabled: true, Version: 3,
 			Variants: map[string]any{"on": true, "off": false},
 			Rules: []flags.Rule{{ID: "eu", Conditions: []flags.Condition{{Attribute: "country", Op: flags.OpIn, Values: []any{"DE", "FR"}}},
-				Serve: flags.Allocation{Variant: "on"}, Metadata: map[string]string{"rollout": "r-1", "stage": "ring-25", "arm": "treatment"}}},
+				Serve: flags.Allocation{Variant: "on"}, Metadata: map[string]string{"rollout_id": "r-1", "stage": "ring-25", "arm": "treatment"}}},
 			Default: &flags.Allocation{Split: []flags.WeightedVariant{{Variant: "on", Weight: 25_000}, {Variant: "off", Weight: 75_000}}}},
 	}}
 	data, err := json.Marshal(doc)
