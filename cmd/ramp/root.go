@@ -25,6 +25,8 @@ the data says they hurt.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServeCommand(getenv))
+	root.AddCommand(newDemoCommand())
+	root.AddCommand(newSimulateCommand())
 	addClientCommands(root, getenv)
 	return root
 }
