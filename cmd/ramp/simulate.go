@@ -314,7 +314,12 @@ func (i indent) Write(b []byte) (int, error) {
 }
 
 func printSimulateTables(w io.Writer, rep *simulateReport) error {
-	fmt.Fprintln(w, "Outcomes (ramp's decisions applied; DETECTED counts stops on a guardrail, or SRM pauses in the srm scenario)")
+	observe := len(rep.Scenarios) > 0 && rep.Scenarios[0].Observe
+	if observe {
+		fmt.Fprintf(w, "Detection by ramp (--observe: held at %s, no decision applied; DETECTED counts stops on a guardrail, or SRM pauses in the srm scenario)\n", rep.Scenarios[0].Onset)
+	} else {
+		fmt.Fprintln(w, "Outcomes (ramp's decisions applied; DETECTED counts stops on a guardrail, or SRM pauses in the srm scenario)")
+	}
 	var rows [][]string
 	for _, s := range rep.Scenarios {
 		oc := s.Outcomes
@@ -328,14 +333,21 @@ func printSimulateTables(w io.Writer, rep *simulateReport) error {
 		case s.Ramp.Fired == 0:
 			delayUnits, delayTime = never+" / "+never, never+" / "+never
 		}
-		rows = append(rows, []string{
-			s.Scenario, strconv.Itoa(s.Runs), strconv.Itoa(oc[sim.StopRolledBack]),
-			pausedBreakdown(paused, oc), strconv.Itoa(oc[sim.StopCompleted]), strconv.Itoa(oc[sim.StopHorizon]),
-			det, delayUnits, delayTime, pair(s.Blast, unitsFmt),
-			to100(s),
-		})
+		row := []string{s.Scenario, strconv.Itoa(s.Runs)}
+		if !observe {
+			row = append(row, strconv.Itoa(oc[sim.StopRolledBack]), pausedBreakdown(paused, oc), strconv.Itoa(oc[sim.StopCompleted]), strconv.Itoa(oc[sim.StopHorizon]))
+		}
+		row = append(row, det, delayUnits, delayTime)
+		if !observe {
+			row = append(row, pair(s.Blast, unitsFmt), to100(s))
+		}
+		rows = append(rows, row)
 	}
-	if err := table(w, []string{"SCENARIO", "RUNS", "ROLLED BACK", "PAUSED", "COMPLETED", "UNFINISHED", "DETECTED (95% CI)", "DELAY T-UNITS MED/P90", "DELAY TIME MED/P90", "BLAST MED/P90", "TO 100% MED/P90"}, rows); err != nil {
+	header := []string{"SCENARIO", "RUNS", "ROLLED BACK", "PAUSED", "COMPLETED", "UNFINISHED", "DETECTED (95% CI)", "DELAY T-UNITS MED/P90", "DELAY TIME MED/P90", "BLAST MED/P90", "TO 100% MED/P90"}
+	if observe {
+		header = []string{"SCENARIO", "RUNS", "DETECTED (95% CI)", "DELAY T-UNITS MED/P90", "DELAY TIME MED/P90"}
+	}
+	if err := table(w, header, rows); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
