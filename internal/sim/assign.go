@@ -272,19 +272,6 @@ func (a *assigner) evaluateFlag(u *Unit) flags.Result {
 	return a.snap.Evaluate(a.p.Flag, a.ctx)
 }
 
-// fastRuleID is the id of the rule the fast path matches for u ("" for the
-// default allocation); tests compare it with the real evaluation's.
-func (a *assigner) fastRuleID(u *Unit) string {
-	a.writeKey(u)
-	b := uint32((uint64(murmur3.Sum32(a.seed)) * flags.TotalBuckets) >> 32)
-	for i := range a.rules {
-		if a.rules[i].holds(u, a.t, b) {
-			return a.rules[i].id
-		}
-	}
-	return ""
-}
-
 // design is how a stage's analysis compares arms: the audience, the planned
 // treatment share π and whether the holdout is the control (a 100 % ring).
 type design struct {
