@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
@@ -285,54 +284,12 @@ const (
 	audienceSegment = "segment"
 )
 
-// stageDesign mirrors ingest's stageDesign (unexported there): a ring stage compares
-// its ring's arms, a segment-only stage its segments' split, and a 100 % ring with a
-// holdout compares treatment with the holdout. ok is false for a stage without a
-// randomised control. TestDesignShareIsTheRenderedShare checks that π is the share
-// the rendered rules really treat.
+// stageDesign is the plan's comparison for stage i (rollout.Plan.Comparison), the
+// same the aggregator uses. TestDesignShareIsTheRenderedShare checks that π is the
+// share the rendered rules really treat.
 func stageDesign(p *rollout.Plan, i int) (design, bool) {
-	if i < 0 || i >= len(p.Stages) {
-		return design{}, false
-	}
-	st := p.Stages[i]
-	h := float64(p.HoldoutBuckets())
-	e := float64(rollout.TotalBuckets) - h
-	threshold := func(pct float64) float64 {
-		switch {
-		case pct <= 0:
-			return 0
-		case pct >= 100:
-			return e
-		}
-		return math.Min(math.Floor(pct*e/100+1e-9), e)
-	}
-	if st.Percent > 0 {
-		t := threshold(st.Percent)
-		switch {
-		case t > 0 && t < e:
-			return design{audience: audienceRing, share: t / e}, true
-		case t >= e && h > 0 && st.Regions == nil:
-			return design{audience: audienceRing, share: e / rollout.TotalBuckets, holdoutControl: true}, true
-		}
-		return design{}, false
-	}
-	if len(st.Segments) == 0 {
-		return design{}, false
-	}
-	pct := 0.0
-	for j := 0; j <= i; j++ {
-		if s := p.Stages[j]; len(s.Segments) > 0 {
-			sp := s.SegmentPercent
-			if sp == 0 {
-				sp = rollout.DefaultSegmentPercent
-			}
-			pct = math.Max(pct, sp)
-		}
-	}
-	if t := threshold(pct); t > 0 && t < e {
-		return design{audience: audienceSegment, share: t / e}, true
-	}
-	return design{}, false
+	c, ok := p.Comparison(i)
+	return design{audience: c.Audience, share: c.Share, holdoutControl: c.HoldoutControl}, ok
 }
 
 // testedStages counts the stages that run tests: the α budget's S.
